@@ -43,6 +43,11 @@ class EndOfMessage:
     trailers: list[tuple[bytes, bytes]]
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """The peer closed its sending side between requests: a clean end, not an error."""
+
+
 class _Sentinel:
     __slots__ = ("_name",)
 
@@ -59,4 +64,4 @@ NEED_DATA: Final = _Sentinel("NEED_DATA")
 PAUSED: Final = _Sentinel("PAUSED")
 """The current request is complete; call ``start_next_cycle()`` after responding."""
 
-Event = Request | Data | EndOfMessage | _Sentinel
+Event = Request | Data | EndOfMessage | ConnectionClosed | _Sentinel
