@@ -1,0 +1,222 @@
+"""Turn measurements into the side-by-side tables and the RESULTS.md page.
+
+Pure formatting (tested without servers) plus the machine description that
+heads every results page, so a number is never read without its context.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from loadgen import WrkReport
+from scenarios import PythonScenario, ServerSpec, WrkScenario
+
+# Whose versions the results page records.
+PACKAGES = ("treadle", "httptools", "Werkzeug", "Flask", "gunicorn", "waitress", "granian")
+MISSING = "—"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One server's result in one scenario: a report, or why there is none."""
+
+    server: str
+    report: WrkReport | None = None
+    error: str | None = None
+
+
+def format_rps(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def format_ms(value: float) -> str:
+    if value < 10:
+        return f"{value:.2f} ms"
+    if value < 1000:
+        return f"{value:.1f} ms"
+    return f"{value / 1000:.2f} s"
+
+
+def format_ratio(numerator: float, denominator: float) -> str:
+    """`numerator / denominator` as `1.85x`; a dash when either side has nothing."""
+    if numerator <= 0 or denominator <= 0:
+        return MISSING
+    return f"{numerator / denominator:.2f}x"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+                   right: Sequence[bool] | None = None) -> str:
+    """A Markdown table padded so it also reads as plain text in a terminal."""
+    right = right or [False] * len(headers)
+    for row in rows:
+        if len(row) != len(headers):
+            raise ValueError(f"row has {len(row)} cells, the table has {len(headers)} columns: {row}")
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    widths = [max(width, 3) for width in widths]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (cell.rjust(w) if r else cell.ljust(w)
+                  for cell, w, r in zip(cells, widths, right, strict=True))
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(("-" * (w + 1) + ":") if r else ("-" * (w + 2))
+                          for w, r in zip(widths, right, strict=True)) + "|"
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def scenario_table(scenario: WrkScenario, outcomes: Sequence[Outcome],
+                   servers: Mapping[str, ServerSpec]) -> str:
+    """Servers as rows, with each treadle variant's req/s divided by that row's."""
+    treadles = [o for o in outcomes if servers[o.server].treadle and o.report is not None]
+    headers = ["server", "req/s", "p50", "p99", "socket errors", "non-2xx"]
+    right = [False, True, True, True, True, True]
+    if scenario.ideal_rps:
+        headers.append("% of ideal")
+        right.append(True)
+    for t in treadles:
+        headers.append(f"{t.server} ÷ row")
+        right.append(True)
+    rows = []
+    failures = []
+    for outcome in outcomes:
+        title = servers[outcome.server].title
+        if outcome.report is None:
+            failures.append(f"- {title}: {_first_line(outcome.error or '')}")
+            rows.append([title, "failed"] + [MISSING] * (len(headers) - 2))
+            continue
+        r = outcome.report
+        row = [title, format_rps(r.requests_per_s), format_ms(r.p50_ms), format_ms(r.p99_ms),
+               f"{r.socket_errors:,}", f"{r.non_2xx:,}"]
+        if scenario.ideal_rps:
+            row.append(f"{100 * r.requests_per_s / scenario.ideal_rps:.0f}%")
+        for t in treadles:
+            assert t.report is not None
+            row.append(format_ratio(t.report.requests_per_s, r.requests_per_s))
+        rows.append(row)
+    table = markdown_table(headers, rows, right)
+    return "\n\n".join([table, "\n".join(failures)]) if failures else table
+
+
+def flatten(figures: Mapping[str, object], prefix: str = "") -> list[tuple[str, str]]:
+    """Nested dicts of figures as `a.b` / value pairs, numbers formatted for reading."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in figures.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            pairs += flatten(value, f"{name}.")
+        elif isinstance(value, float):
+            pairs.append((name, f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            pairs.append((name, f"{value:,}"))
+        else:
+            pairs.append((name, str(value)))
+    return pairs
+
+
+def python_table(scenario: PythonScenario, figures: Mapping[str, object] | None,
+                 error: str | None) -> str:
+    if figures is None:
+        return markdown_table(["figure", "value"], [["failed", _first_line(error or "")]])
+    return markdown_table(["figure", "value"], [list(p) for p in flatten(figures)], [False, True])
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def uname() -> str:
+    try:
+        done = subprocess.run(["uname", "-a"], capture_output=True, text=True, timeout=5,
+                              check=True)
+    except (OSError, subprocess.SubprocessError):
+        return " ".join(platform.uname())
+    return done.stdout.strip()
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def machine_info(wrk: str) -> dict[str, object]:
+    """Everything a reader needs to judge the numbers: host, CPU, Python, versions."""
+    return {
+        "uname": uname(),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count() or 0,
+        "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
+        "wrk": wrk,
+        "packages": package_versions(),
+    }
+
+
+@dataclass(frozen=True)
+class Section:
+    """One scenario's part of the page: heading, how it was driven, the table."""
+
+    name: str
+    title: str
+    body: str
+    note: str = ""
+    command: str = ""
+
+
+def render_page(*, date: str, command: str, machine: Mapping[str, object],
+                method: Sequence[str], servers: Mapping[str, ServerSpec],
+                sections: Sequence[Section]) -> str:
+    """The whole RESULTS.md: context first, then one table per scenario."""
+    packages = machine.get("packages", {})
+    versions = ", ".join(f"{k} {v}" for k, v in packages.items()) if isinstance(
+        packages, Mapping) else str(packages)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `bench/run.py` on {date}. Command: `{command}`",
+        "",
+        "## Machine",
+        "",
+        f"- uname: `{machine.get('uname')}`",
+        f"- CPU: {machine.get('cpu')}, {machine.get('cores')} cores",
+        f"- Python: {machine.get('python')}",
+        f"- wrk: {machine.get('wrk')}",
+        f"- packages: {versions}",
+        "",
+        "## Method",
+        "",
+        *(f"- {item}" for item in method),
+        "",
+        "## Servers",
+        "",
+        markdown_table(["name", "server", "what bounds requests in flight"],
+                       [[name, spec.title, spec.concurrency] for name, spec in servers.items()]),
+    ]
+    for section in sections:
+        lines += ["", f"## {section.name}: {section.title}", ""]
+        if section.note:
+            lines += [section.note, ""]
+        if section.command:
+            lines += [f"Load: `{section.command}`", ""]
+        lines.append(section.body)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,238 @@
+"""Run treadle and its peers one after another under the same wrk load.
+
+    python bench/run.py [--duration S] [--quick] [--scenarios ...] [--servers ...]
+
+Walks the tables in scenarios.py, prints one side-by-side table per scenario
+and writes bench/RESULTS.md (plus a JSON copy in bench/out/). Every step is
+bounded, so the whole run ends within the limit printed before it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import importlib.util
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import loadgen
+import report
+import servers
+from scenarios import SCENARIOS, SERVERS, PythonScenario, ServerSpec, WrkScenario
+
+BENCH_DIR = Path(__file__).resolve().parent
+OUT_DIR = BENCH_DIR / "out"
+
+# Run lengths, in seconds: the default run and --quick.
+DEFAULTS = {"duration": 10.0, "warmup": 2.0}
+QUICK = {"duration": 3.0, "warmup": 1.0}
+# What starting and stopping a server usually costs, for the up-front estimate.
+TYPICAL_START_STOP_S = 3.0
+
+# The module a server needs importable before it is worth starting.
+REQUIRES = {
+    "werkzeug": "werkzeug", "werkzeug-threaded": "werkzeug",
+    "gunicorn-sync": "gunicorn", "gunicorn-gthread": "gunicorn",
+    "waitress": "waitress", "granian": "granian",
+    "treadle-threaded": "treadle.serving", "treadle-processes": "treadle.serving",
+}
+
+_PYTHON_RUNNER = (
+    "import importlib, json, sys\n"
+    "figures = importlib.import_module(sys.argv[1]).main()\n"
+    "with open(sys.argv[2], 'w') as f:\n"
+    "    json.dump(figures, f, default=str)\n"
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python bench/run.py",
+        description="Side-by-side WSGI server benchmark driven by wrk on 127.0.0.1.")
+    parser.add_argument("--duration", type=float, help=f"seconds of measured load per run "
+                        f"(default {DEFAULTS['duration']:.0f}, --quick {QUICK['duration']:.0f})")
+    parser.add_argument("--warmup", type=float, help="seconds of discarded load before each run "
+                        f"(default {DEFAULTS['warmup']:.0f}, --quick {QUICK['warmup']:.0f})")
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
+    parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS),
+                        metavar="NAME", help=f"any of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--servers", nargs="+", choices=list(SERVERS), default=list(SERVERS),
+                        metavar="NAME", help=f"any of: {', '.join(SERVERS)}")
+    parser.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS.md",
+                        help="where to write the Markdown page (default bench/RESULTS.md)")
+    args = parser.parse_args(argv)
+    lengths = QUICK if args.quick else DEFAULTS
+    args.duration = lengths["duration"] if args.duration is None else args.duration
+    args.warmup = lengths["warmup"] if args.warmup is None else args.warmup
+    if args.duration < 1 or args.warmup < 0:
+        parser.error("--duration must be at least 1 second and --warmup not negative")
+    return args
+
+
+def estimate_s(scenarios: list[str], server_names: list[str], duration: float,
+               warmup: float) -> tuple[float, float]:
+    """(typical, worst case) seconds for the whole run; the worst case is every deadline hit."""
+    typical = worst = 0.0
+    deadlines = servers.DEADLINES_S
+    worst_server = (deadlines["ready"] + deadlines["term"] + deadlines["kill"]
+                    + 2 * loadgen.WRK_SLACK_S)
+    for name in scenarios:
+        scenario = SCENARIOS[name]
+        if isinstance(scenario, PythonScenario):
+            typical += scenario.expected_s
+            worst += scenario.timeout_s
+            continue
+        per_server = duration + (warmup if warmup > 0 else 0)
+        typical += len(server_names) * (per_server + TYPICAL_START_STOP_S)
+        worst += len(server_names) * (per_server + worst_server)
+    return typical, worst
+
+
+def unavailable_reason(name: str) -> str | None:
+    """Why server `name` cannot run here, or None when its module imports."""
+    module = REQUIRES[name]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ImportError:
+        found = False
+    if found:
+        return None
+    return f"{module} is not importable from {sys.executable}"
+
+
+def server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH_DIR), env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def measure(name: str, spec: ServerSpec, scenario_name: str, scenario: WrkScenario,
+            duration: float, warmup: float) -> report.Outcome:
+    """Start one server, warm it up, load it, stop it; any failure becomes the outcome."""
+    reason = unavailable_reason(name)
+    if reason is not None:
+        return report.Outcome(name, error=f"unavailable: {reason}")
+    port = servers.free_port()
+    argv = spec.command(python=sys.executable, host=servers.HOST, port=port, app=scenario.app)
+    log_path = OUT_DIR / "logs" / f"{scenario_name}-{name}.log"
+    try:
+        server = servers.start_server(argv, port=port, cwd=BENCH_DIR, log_path=log_path,
+                                      env=server_env())
+    except servers.ServerError as exc:
+        return report.Outcome(name, error=f"did not start: {exc}")
+    url = f"http://{servers.HOST}:{port}/"
+    try:
+        if warmup > 0:
+            loadgen.run_wrk(url, connections=scenario.connections, duration_s=warmup,
+                            headers=scenario.headers)
+        result = loadgen.run_wrk(url, connections=scenario.connections, duration_s=duration,
+                                 headers=scenario.headers)
+        if server.process.poll() is not None:
+            return report.Outcome(name, error=f"exited during the run; log {log_path}:\n"
+                                              f"{servers.log_tail(log_path)}")
+        return report.Outcome(name, report=result)
+    except loadgen.WrkError as exc:
+        return report.Outcome(name, error=str(exc))
+    finally:
+        servers.stop_server(server)
+
+
+def run_python(name: str, scenario: PythonScenario) -> tuple[dict[str, object] | None, str | None]:
+    """Call bench/<module>.py main() in a child process with a deadline."""
+    if not (BENCH_DIR / f"{scenario.module}.py").exists():
+        return None, f"bench/{scenario.module}.py is not written yet"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "figures.json"
+        try:
+            done = subprocess.run([sys.executable, "-c", _PYTHON_RUNNER, scenario.module, str(out)],
+                                  cwd=BENCH_DIR, env=server_env(), capture_output=True, text=True,
+                                  timeout=scenario.timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            return None, f"{scenario.module}.main() ran past {scenario.timeout_s:.0f} s"
+        if done.returncode != 0:
+            return None, f"{scenario.module}.main() failed: {done.stderr.strip()[-800:]}"
+        figures = json.loads(out.read_text())
+    if not isinstance(figures, dict):
+        return None, f"{scenario.module}.main() returned {type(figures).__name__}, not a dict"
+    return figures, None
+
+
+def method_notes(duration: float, warmup: float) -> list[str]:
+    return [
+        "Each server runs alone, as a subprocess on a free 127.0.0.1 port, and is stopped "
+        "(SIGTERM, then SIGKILL to its process group) before the next starts.",
+        f"Load: `wrk -t{loadgen.WRK_THREADS} --latency --timeout={loadgen.WRK_SOCKET_TIMEOUT_S}s`"
+        f" for {duration:.0f} s after {warmup:.0f} s of discarded warm-up. "
+        "wrk runs on the same machine, so it and the server share the cores.",
+        "Apps are the plain WSGI callables in bench/apps.py (13-byte body with "
+        "Content-Length); no access logs are written by any server.",
+        "Ratio columns are treadle's req/s divided by the row's: above 1.00x treadle is faster.",
+        "Socket errors are wrk's connect + read + write + timeout counts.",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        wrk = loadgen.wrk_version()
+    except loadgen.WrkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    typical, worst = estimate_s(args.scenarios, args.servers, args.duration, args.warmup)
+    print(f"{len(args.scenarios)} scenarios x {len(args.servers)} servers, "
+          f"{args.duration:.0f} s per run: about {typical / 60:.1f} min, "
+          f"at most {worst / 60:.1f} min.", flush=True)
+
+    started = dt.datetime.now(dt.UTC)
+    sections: list[report.Section] = []
+    record: dict[str, object] = {}
+    for scenario_name in args.scenarios:
+        scenario = SCENARIOS[scenario_name]
+        print(f"\n## {scenario_name}: {scenario.title}", flush=True)
+        if isinstance(scenario, PythonScenario):
+            figures, error = run_python(scenario_name, scenario)
+            body = report.python_table(scenario, figures, error)
+            record[scenario_name] = {"figures": figures, "error": error}
+            sections.append(report.Section(scenario_name, scenario.title, body, scenario.note))
+            print(body, flush=True)
+            continue
+        outcomes = []
+        for server_name in args.servers:
+            print(f"  {server_name} ...", end=" ", flush=True)
+            outcome = measure(server_name, SERVERS[server_name], scenario_name, scenario,
+                              args.duration, args.warmup)
+            print(f"{outcome.report.requests_per_s:,.0f} req/s" if outcome.report
+                  else (outcome.error or "").splitlines()[0], flush=True)
+            outcomes.append(outcome)
+        body = report.scenario_table(scenario, outcomes, SERVERS)
+        command = shlex.join(loadgen.wrk_command(
+            "http://127.0.0.1:PORT/", connections=scenario.connections,
+            duration_s=args.duration, headers=scenario.headers))
+        record[scenario_name] = [dataclasses.asdict(o) for o in outcomes]
+        sections.append(report.Section(scenario_name, scenario.title, body, scenario.note, command))
+        print(body, flush=True)
+
+    command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
+    chosen = {name: SERVERS[name] for name in args.servers}
+    machine = report.machine_info(wrk)
+    page = report.render_page(date=started.strftime("%Y-%m-%d %H:%M UTC"), command=command,
+                              machine=machine, method=method_notes(args.duration, args.warmup),
+                              servers=chosen, sections=sections)
+    args.results.write_text(page, encoding="utf-8")
+    OUT_DIR.mkdir(exist_ok=True)
+    json_path = OUT_DIR / f"results-{started.strftime('%Y%m%d-%H%M%S')}.json"
+    json_path.write_text(json.dumps({"date": started.isoformat(), "command": command,
+                                     "machine": machine, "results": record}, indent=2))
+    print(f"\nwrote {args.results} and {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

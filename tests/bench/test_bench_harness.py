@@ -1,0 +1,299 @@
+"""The benchmark harness's own parts: wrk parsing, tables, the scenario and server tables.
+
+Fast and wrk-free; the only processes started are tiny stand-in servers on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import apps  # noqa: E402
+import loadgen  # noqa: E402
+import report  # noqa: E402
+import run  # noqa: E402
+import servers  # noqa: E402
+from scenarios import SCENARIOS, SERVERS, PythonScenario, WrkScenario  # noqa: E402
+
+KEEP_ALIVE_OUTPUT = """\
+Running 3s test @ http://127.0.0.1:18125/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    29.07ms   27.92ms 158.00ms   84.07%
+    Req/Sec     2.16k     1.18k    4.92k    76.67%
+  Latency Distribution
+     50%   14.43ms
+     75%   43.33ms
+     90%   67.65ms
+     99%  122.27ms
+  6463 requests in 3.01s, 0.91MB read
+Requests/sec:   2147.93
+Transfer/sec:    310.49KB
+"""
+
+TIMEOUT_OUTPUT = """\
+Running 3s test @ http://127.0.0.1:18124/
+  1 threads and 100 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   505.92ms  288.78ms 989.54ms   57.45%
+    Req/Sec    47.33      4.50    50.00     73.33%
+  Latency Distribution
+     50%  505.95ms
+     75%  758.77ms
+     90%  905.98ms
+     99%  989.54ms
+  142 requests in 3.01s, 25.93KB read
+  Socket errors: connect 0, read 3, write 1, timeout 95
+Requests/sec:     47.22
+Transfer/sec:      8.62KB
+"""
+
+FAST_OUTPUT = """\
+Running 10s test @ http://127.0.0.1:8000/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   820.11us  301.00us   9.87ms   91.00%
+    Req/Sec    60.12k     2.01k   63.00k    80.00%
+  Latency Distribution
+     50%  750.00us
+     75%  900.00us
+     90%    1.10ms
+     99%    1.50s
+  601234 requests in 10.00s, 80.00MB read
+  Non-2xx or 3xx responses: 17
+Requests/sec:  60123.40
+Transfer/sec:      8.00MB
+"""
+
+
+def _report(rps: float, **overrides: float) -> loadgen.WrkReport:
+    figures: dict[str, float] = dict(
+        requests_per_s=rps, p50_ms=1.0, p99_ms=2.0, requests=int(rps * 10), duration_s=10.0,
+        connect_errors=0, read_errors=0, write_errors=0, timeouts=0, non_2xx=0)
+    figures.update(overrides)
+    return loadgen.WrkReport(**figures)  # type: ignore[arg-type]
+
+
+# --- wrk output parsing -------------------------------------------------------------------
+
+def test_keep_alive_output_gives_rate_latency_and_total() -> None:
+    parsed = loadgen.parse_wrk_output(KEEP_ALIVE_OUTPUT)
+    assert parsed.requests_per_s == pytest.approx(2147.93)
+    assert parsed.p50_ms == pytest.approx(14.43)
+    assert parsed.p99_ms == pytest.approx(122.27)
+    assert parsed.requests == 6463
+    assert parsed.duration_s == pytest.approx(3.01)
+
+
+def test_missing_error_lines_mean_zero_errors() -> None:
+    parsed = loadgen.parse_wrk_output(KEEP_ALIVE_OUTPUT)
+    assert parsed.socket_errors == 0
+    assert parsed.non_2xx == 0
+
+
+def test_socket_errors_are_read_per_kind_and_summed() -> None:
+    parsed = loadgen.parse_wrk_output(TIMEOUT_OUTPUT)
+    assert (parsed.connect_errors, parsed.read_errors, parsed.write_errors,
+            parsed.timeouts) == (0, 3, 1, 95)
+    assert parsed.socket_errors == 99
+
+
+def test_non_2xx_responses_are_counted() -> None:
+    assert loadgen.parse_wrk_output(FAST_OUTPUT).non_2xx == 17
+
+
+def test_microsecond_and_second_latencies_become_milliseconds() -> None:
+    parsed = loadgen.parse_wrk_output(FAST_OUTPUT)
+    assert parsed.p50_ms == pytest.approx(0.75)
+    assert parsed.p99_ms == pytest.approx(1500.0)
+
+
+def test_output_without_latency_distribution_is_an_error_that_names_the_flag() -> None:
+    without = "\n".join(line for line in KEEP_ALIVE_OUTPUT.splitlines() if "%" not in line)
+    with pytest.raises(loadgen.WrkError, match="--latency"):
+        loadgen.parse_wrk_output(without)
+
+
+def test_connection_refused_output_is_an_error_quoting_wrk() -> None:
+    with pytest.raises(loadgen.WrkError, match="Connection refused"):
+        loadgen.parse_wrk_output("unable to connect to 127.0.0.1:1 Connection refused\n")
+
+
+def test_wrk_command_uses_one_thread_latency_and_the_scenario_headers() -> None:
+    argv = loadgen.wrk_command("http://127.0.0.1:1/", connections=50, duration_s=10,
+                               headers=("Connection: close",))
+    assert argv[:6] == ["wrk", "-t1", "-c50", "-d10s", "--latency",
+                        f"--timeout={loadgen.WRK_SOCKET_TIMEOUT_S}s"]
+    assert argv[6:] == ["-H", "Connection: close", "http://127.0.0.1:1/"]
+
+
+# --- formatting ---------------------------------------------------------------------------
+
+def test_ratio_divides_treadle_by_the_peer() -> None:
+    assert report.format_ratio(3000, 1000) == "3.00x"
+
+
+def test_ratio_against_nothing_is_a_dash() -> None:
+    assert report.format_ratio(3000, 0) == report.MISSING
+
+
+@pytest.mark.parametrize(("ms", "text"), [(0.4567, "0.46 ms"), (12.34, "12.3 ms"),
+                                          (2500.0, "2.50 s")])
+def test_latency_is_shown_in_a_readable_unit(ms: float, text: str) -> None:
+    assert report.format_ms(ms) == text
+
+
+def test_markdown_table_lines_are_padded_to_one_width() -> None:
+    table = report.markdown_table(["server", "req/s"], [["a", "1"], ["longer name", "12,345"]],
+                                  [False, True])
+    lines = table.splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert lines[1].endswith(":|")
+    assert lines[3] == "| longer name | 12,345 |"
+
+
+def test_markdown_table_rejects_a_short_row() -> None:
+    with pytest.raises(ValueError, match="1 cells"):
+        report.markdown_table(["a", "b"], [["x"]])
+
+
+def _hello() -> WrkScenario:
+    scenario = SCENARIOS["hello"]
+    assert isinstance(scenario, WrkScenario)
+    return scenario
+
+
+def test_scenario_table_has_one_ratio_column_per_treadle_variant() -> None:
+    outcomes = [report.Outcome("waitress", _report(2000)),
+                report.Outcome("treadle-threaded", _report(6000)),
+                report.Outcome("treadle-processes", _report(8000))]
+    table = report.scenario_table(_hello(), outcomes, SERVERS)
+    header, _, waitress_row, *_ = table.splitlines()
+    assert "treadle-threaded ÷ row" in header
+    assert "treadle-processes ÷ row" in header
+    cells = [cell.strip() for cell in waitress_row.strip("|").split("|")]
+    assert cells[-2:] == ["3.00x", "4.00x"]
+
+
+def test_scenario_table_shows_a_failed_server_and_says_why_below() -> None:
+    outcomes = [report.Outcome("granian", error="did not start: exited with 1\nlong log"),
+                report.Outcome("waitress", _report(2000))]
+    table = report.scenario_table(_hello(), outcomes, SERVERS)
+    assert "| failed |" in table.replace("  ", "")
+    assert "- granian --interface wsgi --workers 2: did not start: exited with 1" in table
+    assert "long log" not in table
+
+
+def test_scenario_with_an_ideal_reports_percent_of_it() -> None:
+    sleep = SCENARIOS["sleep"]
+    assert isinstance(sleep, WrkScenario)
+    table = report.scenario_table(sleep, [report.Outcome("waitress", _report(2500))], SERVERS)
+    assert "% of ideal" in table
+    assert " 50% " in table
+
+
+def test_nested_figures_flatten_to_dotted_names() -> None:
+    pairs = report.flatten({"proxy": {"attr_ns": 85.25, "calls": 1000000}, "ok": True})
+    assert pairs == [("proxy.attr_ns", "85.25"), ("proxy.calls", "1,000,000"), ("ok", "True")]
+
+
+def test_results_page_states_machine_command_and_each_scenario() -> None:
+    page = report.render_page(
+        date="2030-01-01 00:00 UTC", command="python bench/run.py --quick",
+        machine={"uname": "Linux box", "cpu": "Some CPU", "cores": 2, "python": "CPython 3.11",
+                 "wrk": "wrk 4.1.0", "packages": {"treadle": "0.1.0"}},
+        method=["one server at a time"], servers={"waitress": SERVERS["waitress"]},
+        sections=[report.Section("hello", "Plain hello", "| t |", command="wrk -t1 ...")])
+    for expected in ("2030-01-01", "`python bench/run.py --quick`", "Some CPU, 2 cores",
+                     "treadle 0.1.0", "## hello: Plain hello", "Load: `wrk -t1 ...`",
+                     "one server at a time", "waitress --threads 4"):
+        assert expected in page
+
+
+# --- the tables ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items() if isinstance(s, WrkScenario)])
+def test_every_load_scenario_names_an_app_in_bench_apps(name: str) -> None:
+    scenario = SCENARIOS[name]
+    assert isinstance(scenario, WrkScenario)
+    module, _, attr = scenario.app.partition(":")
+    assert module == "apps"
+    assert callable(getattr(apps, attr))
+    assert scenario.connections > 0
+
+
+@pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items()
+                                  if isinstance(s, PythonScenario)])
+def test_every_python_scenario_names_a_bench_module_with_a_deadline(name: str) -> None:
+    scenario = SCENARIOS[name]
+    assert isinstance(scenario, PythonScenario)
+    assert scenario.module.isidentifier()
+    assert 0 < scenario.expected_s <= scenario.timeout_s
+
+
+@pytest.mark.parametrize("name", list(SERVERS))
+def test_every_server_command_fills_host_port_and_app(name: str) -> None:
+    argv = SERVERS[name].command(python="/py", host="127.0.0.1", port=8123, app="apps:hello")
+    joined = " ".join(argv)
+    assert argv[0] == "/py"
+    assert "8123" in joined and "127.0.0.1" in joined and argv[-1] == "apps:hello"
+    assert "{" not in joined
+
+
+def test_every_server_says_which_module_it_needs() -> None:
+    assert set(run.REQUIRES) == set(SERVERS)
+
+
+def test_both_treadle_variants_are_marked_for_ratios() -> None:
+    assert {n for n, s in SERVERS.items() if s.treadle} == {"treadle-threaded",
+                                                           "treadle-processes"}
+
+
+def test_hello_app_sends_a_body_of_its_declared_length() -> None:
+    seen: list[tuple[str, list[tuple[str, str]]]] = []
+    body = b"".join(apps.hello({}, lambda status, headers: seen.append((status, headers))))
+    status, headers = seen[0]
+    assert status == "200 OK"
+    assert dict(headers)["Content-Length"] == str(len(body)) == "13"
+
+
+# --- run length and process handling -----------------------------------------------------
+
+def test_quick_runs_are_three_seconds() -> None:
+    assert run.parse_args(["--quick"]).duration == 3
+
+
+def test_worst_case_estimate_bounds_the_typical_one() -> None:
+    typical, worst = run.estimate_s(list(SCENARIOS), list(SERVERS), 10, 2)
+    load_runs = sum(isinstance(s, WrkScenario) for s in SCENARIOS.values()) * len(SERVERS)
+    assert typical >= load_runs * 12
+    assert worst > typical
+
+
+def _python_server(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def test_server_that_exits_early_is_reported_with_its_log(tmp_path: Path) -> None:
+    with pytest.raises(servers.ServerError, match=r"exited with 3(.|\n)*boom"):
+        servers.start_server(_python_server("print('boom'); raise SystemExit(3)"),
+                             port=servers.free_port(), cwd=tmp_path,
+                             log_path=tmp_path / "log", env={})
+
+
+def test_started_server_answers_and_stopping_leaves_no_process(tmp_path: Path) -> None:
+    port = servers.free_port()
+    argv = [sys.executable, "-m", "http.server", "--bind", servers.HOST, str(port)]
+    server = servers.start_server(argv, port=port, cwd=tmp_path, log_path=tmp_path / "log",
+                                  env={})
+    try:
+        assert servers.answers_http(port, 2.0)
+    finally:
+        servers.stop_server(server)
+    assert server.process.returncode is not None
+    assert servers.group_pids(server.process.pid) == []
