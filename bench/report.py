@@ -17,6 +17,7 @@ from pathlib import Path
 
 from loadgen import WrkReport
 from scenarios import PythonScenario, ServerSpec, WrkScenario
+from servers import GroupMemory
 
 # Whose versions the results page records.
 PACKAGES = ("treadle", "httptools", "Werkzeug", "Flask", "gunicorn", "waitress", "granian")
@@ -25,10 +26,11 @@ MISSING = "—"
 
 @dataclass(frozen=True)
 class Outcome:
-    """One server's result in one scenario: a report, or why there is none."""
+    """One server's result in one scenario: a load report or a memory figure, or why none."""
 
     server: str
     report: WrkReport | None = None
+    memory: GroupMemory | None = None
     error: str | None = None
 
 
@@ -105,6 +107,27 @@ def scenario_table(scenario: WrkScenario, outcomes: Sequence[Outcome],
             row.append(format_ratio(t.report.requests_per_s, r.requests_per_s))
         rows.append(row)
     table = markdown_table(headers, rows, right)
+    return "\n\n".join([table, "\n".join(failures)]) if failures else table
+
+
+def format_mib(kib: int) -> str:
+    return f"{kib / 1024:.1f} MiB"
+
+
+def memory_table(outcomes: Sequence[Outcome], servers: Mapping[str, ServerSpec]) -> str:
+    """Servers as rows with their idle PSS and RSS; failures listed under the table."""
+    headers = ["server", "processes", "PSS", "RSS"]
+    rows = []
+    failures = []
+    for outcome in outcomes:
+        title = servers[outcome.server].title
+        if outcome.memory is None:
+            failures.append(f"- {title}: {_first_line(outcome.error or '')}")
+            rows.append([title, "failed", MISSING, MISSING])
+            continue
+        m = outcome.memory
+        rows.append([title, str(m.processes), format_mib(m.pss_kib), format_mib(m.rss_kib)])
+    table = markdown_table(headers, rows, [False, True, True, True])
     return "\n\n".join([table, "\n".join(failures)]) if failures else table
 
 

@@ -10,6 +10,7 @@ bounded, so the whole run ends within the limit printed before it starts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import importlib.util
@@ -19,12 +20,14 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import loadgen
 import report
 import servers
-from scenarios import SCENARIOS, SERVERS, PythonScenario, ServerSpec, WrkScenario
+from scenarios import SCENARIOS, SERVERS, MemoryScenario, PythonScenario, WrkScenario
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
@@ -80,17 +83,21 @@ def estimate_s(scenarios: list[str], server_names: list[str], duration: float,
     """(typical, worst case) seconds for the whole run; the worst case is every deadline hit."""
     typical = worst = 0.0
     deadlines = servers.DEADLINES_S
-    worst_server = (deadlines["ready"] + deadlines["term"] + deadlines["kill"]
-                    + 2 * loadgen.WRK_SLACK_S)
+    lifecycle = deadlines["ready"] + deadlines["term"] + deadlines["kill"]
     for name in scenarios:
         scenario = SCENARIOS[name]
         if isinstance(scenario, PythonScenario):
             typical += scenario.expected_s
             worst += scenario.timeout_s
             continue
-        per_server = duration + (warmup if warmup > 0 else 0)
-        typical += len(server_names) * (per_server + TYPICAL_START_STOP_S)
-        worst += len(server_names) * (per_server + worst_server)
+        if isinstance(scenario, WrkScenario):
+            busy = duration + warmup
+            worst_busy = busy + 2 * loadgen.WRK_SLACK_S
+        else:
+            busy = scenario.settle_s
+            worst_busy = busy + scenario.requests * deadlines["probe"]
+        typical += len(server_names) * (busy + TYPICAL_START_STOP_S)
+        worst += len(server_names) * (worst_busy + lifecycle)
     return typical, worst
 
 
@@ -113,35 +120,52 @@ def server_env() -> dict[str, str]:
     return env
 
 
-def measure(name: str, spec: ServerSpec, scenario_name: str, scenario: WrkScenario,
-            duration: float, warmup: float) -> report.Outcome:
-    """Start one server, warm it up, load it, stop it; any failure becomes the outcome."""
+@contextlib.contextmanager
+def serving(name: str, scenario_name: str, app: str) -> Iterator[servers.RunningServer]:
+    """Server `name` serving `app` for the length of the block; raises ServerError if it can't."""
     reason = unavailable_reason(name)
     if reason is not None:
-        return report.Outcome(name, error=f"unavailable: {reason}")
+        raise servers.ServerError(f"unavailable: {reason}")
     port = servers.free_port()
-    argv = spec.command(python=sys.executable, host=servers.HOST, port=port, app=scenario.app)
-    log_path = OUT_DIR / "logs" / f"{scenario_name}-{name}.log"
+    argv = SERVERS[name].command(python=sys.executable, host=servers.HOST, port=port, app=app)
+    server = servers.start_server(argv, port=port, cwd=BENCH_DIR, env=server_env(),
+                                  log_path=OUT_DIR / "logs" / f"{scenario_name}-{name}.log")
     try:
-        server = servers.start_server(argv, port=port, cwd=BENCH_DIR, log_path=log_path,
-                                      env=server_env())
-    except servers.ServerError as exc:
-        return report.Outcome(name, error=f"did not start: {exc}")
-    url = f"http://{servers.HOST}:{port}/"
-    try:
-        if warmup > 0:
-            loadgen.run_wrk(url, connections=scenario.connections, duration_s=warmup,
-                            headers=scenario.headers)
-        result = loadgen.run_wrk(url, connections=scenario.connections, duration_s=duration,
-                                 headers=scenario.headers)
-        if server.process.poll() is not None:
-            return report.Outcome(name, error=f"exited during the run; log {log_path}:\n"
-                                              f"{servers.log_tail(log_path)}")
-        return report.Outcome(name, report=result)
-    except loadgen.WrkError as exc:
-        return report.Outcome(name, error=str(exc))
+        yield server
     finally:
         servers.stop_server(server)
+
+
+def measure_load(name: str, scenario_name: str, scenario: WrkScenario, duration: float,
+                 warmup: float) -> report.Outcome:
+    """Start one server, warm it up, load it, stop it; any failure becomes the outcome."""
+    conns, headers = scenario.connections, scenario.headers
+    try:
+        with serving(name, scenario_name, scenario.app) as server:
+            url = f"http://{servers.HOST}:{server.port}/"
+            if warmup > 0:
+                loadgen.run_wrk(url, connections=conns, duration_s=warmup, headers=headers)
+            result = loadgen.run_wrk(url, connections=conns, duration_s=duration, headers=headers)
+            if server.process.poll() is not None:
+                raise servers.ServerError(f"exited during the run; log {server.log_path}:\n"
+                                          f"{servers.log_tail(server.log_path)}")
+    except (servers.ServerError, loadgen.WrkError) as exc:
+        return report.Outcome(name, error=str(exc))
+    return report.Outcome(name, report=result)
+
+
+def measure_memory(name: str, scenario_name: str, scenario: MemoryScenario) -> report.Outcome:
+    """Start one server, send it a few requests, let it settle, sum its group's memory."""
+    try:
+        with serving(name, scenario_name, scenario.app) as server:
+            for _ in range(scenario.requests):
+                servers.answers_http(server.port, servers.DEADLINES_S["probe"])
+            # A measured pause, not synchronisation: allocations after the last response land.
+            time.sleep(scenario.settle_s)
+            memory = servers.group_memory(server.process.pid)
+    except servers.ServerError as exc:
+        return report.Outcome(name, error=str(exc))
+    return report.Outcome(name, memory=memory)
 
 
 def run_python(name: str, scenario: PythonScenario) -> tuple[dict[str, object] | None, str | None]:
@@ -162,6 +186,44 @@ def run_python(name: str, scenario: PythonScenario) -> tuple[dict[str, object] |
     if not isinstance(figures, dict):
         return None, f"{scenario.module}.main() returned {type(figures).__name__}, not a dict"
     return figures, None
+
+
+def run_python_scenario(name: str, scenario: PythonScenario) -> tuple[report.Section, object]:
+    figures, error = run_python(name, scenario)
+    body = report.python_table(scenario, figures, error)
+    return (report.Section(name, scenario.title, body, scenario.note),
+            {"figures": figures, "error": error})
+
+
+def run_server_scenario(name: str, scenario: WrkScenario | MemoryScenario,
+                        args: argparse.Namespace) -> tuple[report.Section, object]:
+    """Every chosen server in turn through one load or memory scenario."""
+    outcomes = []
+    for server_name in args.servers:
+        print(f"  {server_name} ...", end=" ", flush=True)
+        if isinstance(scenario, WrkScenario):
+            outcome = measure_load(server_name, name, scenario, args.duration, args.warmup)
+        else:
+            outcome = measure_memory(server_name, name, scenario)
+        print(progress(outcome), flush=True)
+        outcomes.append(outcome)
+    record = [dataclasses.asdict(o) for o in outcomes]
+    if isinstance(scenario, MemoryScenario):
+        body = report.memory_table(outcomes, SERVERS)
+        return report.Section(name, scenario.title, body, scenario.note), record
+    body = report.scenario_table(scenario, outcomes, SERVERS)
+    command = shlex.join(loadgen.wrk_command(
+        "http://127.0.0.1:PORT/", connections=scenario.connections,
+        duration_s=args.duration, headers=scenario.headers))
+    return report.Section(name, scenario.title, body, scenario.note, command), record
+
+
+def progress(outcome: report.Outcome) -> str:
+    if outcome.report is not None:
+        return f"{outcome.report.requests_per_s:,.0f} req/s"
+    if outcome.memory is not None:
+        return f"{outcome.memory.pss_kib / 1024:.1f} MiB PSS"
+    return (outcome.error or "failed").splitlines()[0]
 
 
 def method_notes(duration: float, warmup: float) -> list[str]:
@@ -197,27 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         scenario = SCENARIOS[scenario_name]
         print(f"\n## {scenario_name}: {scenario.title}", flush=True)
         if isinstance(scenario, PythonScenario):
-            figures, error = run_python(scenario_name, scenario)
-            body = report.python_table(scenario, figures, error)
-            record[scenario_name] = {"figures": figures, "error": error}
-            sections.append(report.Section(scenario_name, scenario.title, body, scenario.note))
-            print(body, flush=True)
-            continue
-        outcomes = []
-        for server_name in args.servers:
-            print(f"  {server_name} ...", end=" ", flush=True)
-            outcome = measure(server_name, SERVERS[server_name], scenario_name, scenario,
-                              args.duration, args.warmup)
-            print(f"{outcome.report.requests_per_s:,.0f} req/s" if outcome.report
-                  else (outcome.error or "").splitlines()[0], flush=True)
-            outcomes.append(outcome)
-        body = report.scenario_table(scenario, outcomes, SERVERS)
-        command = shlex.join(loadgen.wrk_command(
-            "http://127.0.0.1:PORT/", connections=scenario.connections,
-            duration_s=args.duration, headers=scenario.headers))
-        record[scenario_name] = [dataclasses.asdict(o) for o in outcomes]
-        sections.append(report.Section(scenario_name, scenario.title, body, scenario.note, command))
-        print(body, flush=True)
+            section, record[scenario_name] = run_python_scenario(scenario_name, scenario)
+        else:
+            section, record[scenario_name] = run_server_scenario(scenario_name, scenario, args)
+        sections.append(section)
+        print(section.body, flush=True)
 
     command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
     chosen = {name: SERVERS[name] for name in args.servers}

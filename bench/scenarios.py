@@ -35,7 +35,18 @@ class PythonScenario:
     note: str = ""
 
 
-Scenario = WrkScenario | PythonScenario
+@dataclass(frozen=True)
+class MemoryScenario:
+    """Idle footprint: each server serves `app`, answers a few requests, then is measured."""
+
+    title: str
+    app: str
+    requests: int = 50            # sequential warm-up requests, each on a new connection
+    settle_s: float = 1.0         # pause after them, so lazy allocations have happened
+    note: str = ""
+
+
+Scenario = WrkScenario | PythonScenario | MemoryScenario
 
 SCENARIOS: dict[str, Scenario] = {
     "hello": WrkScenario(
@@ -60,6 +71,16 @@ SCENARIOS: dict[str, Scenario] = {
     "proxy": PythonScenario(
         title="LocalProxy micro-benchmark (in-process)",
         module="proxy_bench",
+    ),
+    "routing": PythonScenario(
+        title="URL routing micro-benchmark (in-process)",
+        module="routing_bench",
+    ),
+    "idle-memory": MemoryScenario(
+        title="Idle memory after 50 requests, whole process group",
+        app="apps:hello",
+        note="PSS shares each page among the processes mapping it, so pre-forked workers "
+             "are not charged twice for what they share; RSS counts every process in full.",
     ),
 }
 

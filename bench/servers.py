@@ -133,3 +133,37 @@ def group_pids(pgid: int) -> list[int]:
         if len(fields) > 2 and int(fields[2]) == pgid:
             pids.append(int(entry.name))
     return pids
+
+
+def parse_smaps_rollup(text: str) -> dict[str, int]:
+    """The kB figures of /proc/<pid>/smaps_rollup, by field name (Rss, Pss, ...)."""
+    figures = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if len(parts) == 2 and parts[1] == "kB" and parts[0].isdigit():
+            figures[name.strip()] = int(parts[0])
+    return figures
+
+
+@dataclass(frozen=True)
+class GroupMemory:
+    """Memory of a whole process group: RSS counts shared pages once per process, PSS splits them."""
+
+    processes: int
+    rss_kib: int
+    pss_kib: int
+
+
+def group_memory(pgid: int) -> GroupMemory:
+    """Sum RSS and PSS over every process of group `pgid` (Linux 4.14+ smaps_rollup)."""
+    rss = pss = count = 0
+    for pid in group_pids(pgid):
+        try:
+            figures = parse_smaps_rollup(Path(f"/proc/{pid}/smaps_rollup").read_text())
+        except OSError:
+            continue  # the process ended between listing and reading
+        rss += figures.get("Rss", 0)
+        pss += figures.get("Pss", 0)
+        count += 1
+    return GroupMemory(count, rss, pss)

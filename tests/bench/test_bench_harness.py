@@ -5,6 +5,7 @@ Fast and wrk-free; the only processes started are tiny stand-in servers on 127.0
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -197,6 +198,19 @@ def test_scenario_with_an_ideal_reports_percent_of_it() -> None:
     assert " 50% " in table
 
 
+def test_memory_table_shows_pss_and_rss_in_mib() -> None:
+    outcomes = [report.Outcome("gunicorn-sync", memory=servers.GroupMemory(3, 65536, 33280))]
+    row = report.memory_table(outcomes, SERVERS).splitlines()[2]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells == ["gunicorn sync -w 2", "3", "32.5 MiB", "64.0 MiB"]
+
+
+def test_smaps_rollup_fields_are_read_in_kib() -> None:
+    text = ("55cd8ded000-7ffcfb651000 ---p 00000000 00:00 0    [rollup]\n"
+            "Rss:                1732 kB\nPss:                 308 kB\n")
+    assert servers.parse_smaps_rollup(text) == {"Rss": 1732, "Pss": 308}
+
+
 def test_nested_figures_flatten_to_dotted_names() -> None:
     pairs = report.flatten({"proxy": {"attr_ns": 85.25, "calls": 1000000}, "ok": True})
     assert pairs == [("proxy.attr_ns", "85.25"), ("proxy.calls", "1,000,000"), ("ok", "True")]
@@ -273,6 +287,12 @@ def test_worst_case_estimate_bounds_the_typical_one() -> None:
     load_runs = sum(isinstance(s, WrkScenario) for s in SCENARIOS.values()) * len(SERVERS)
     assert typical >= load_runs * 12
     assert worst > typical
+
+
+def test_a_running_group_has_memory_and_a_process() -> None:
+    memory = servers.group_memory(os.getpgrp())
+    assert memory.processes >= 1
+    assert memory.rss_kib >= memory.pss_kib > 0
 
 
 def _python_server(code: str) -> list[str]:
