@@ -141,7 +141,8 @@ def measure_load(name: str, scenario_name: str, scenario: WrkScenario, duration:
     """Start one server, warm it up, load it, stop it; any failure becomes the outcome."""
     conns, headers = scenario.connections, scenario.headers
     try:
-        with serving(name, scenario_name, scenario.app) as server:
+        app = scenario.treadle_app if SERVERS[name].treadle and scenario.treadle_app else scenario.app
+        with serving(name, scenario_name, app) as server:
             url = f"http://{servers.HOST}:{server.port}/"
             if warmup > 0:
                 loadgen.run_wrk(url, connections=conns, duration_s=warmup, headers=headers)

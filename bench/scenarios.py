@@ -19,6 +19,7 @@ class WrkScenario:
     title: str
     app: str                      # module:callable in bench/
     connections: int
+    treadle_app: str = ""         # what treadle serves instead of `app`, when they differ
     headers: tuple[str, ...] = ()
     ideal_rps: float | None = None  # the ceiling, when the handler's own time sets one
     note: str = ""
@@ -67,6 +68,13 @@ SCENARIOS: dict[str, Scenario] = {
         ideal_rps=100 / 0.020,
         note="Ideal is 100 connections / 20 ms = 5,000 req/s; a server reaches it only "
              "with 100 or more requests in flight, so the pool sizes below decide.",
+    ),
+    "framework": WrkScenario(
+        title="Framework hello (Flask on the peers, treadle's app on treadle), 50 keep-alive",
+        app="flask_app:app",
+        treadle_app="treadle_app:app",
+        connections=50,
+        note="The whole stack: routing, request context and response object on every request.",
     ),
     "proxy": PythonScenario(
         title="LocalProxy micro-benchmark (in-process)",

@@ -232,12 +232,15 @@ def test_results_page_states_machine_command_and_each_scenario() -> None:
 # --- the tables ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items() if isinstance(s, WrkScenario)])
-def test_every_load_scenario_names_an_app_in_bench_apps(name: str) -> None:
+def test_every_load_scenario_names_apps_in_bench(name: str) -> None:
     scenario = SCENARIOS[name]
     assert isinstance(scenario, WrkScenario)
-    module, _, attr = scenario.app.partition(":")
-    assert module == "apps"
-    assert callable(getattr(apps, attr))
+    for target in filter(None, (scenario.app, scenario.treadle_app)):
+        module, _, attr = target.partition(":")
+        assert (BENCH / f"{module}.py").is_file()
+        assert attr.isidentifier()
+        if module == "apps":
+            assert callable(getattr(apps, attr))
     assert scenario.connections > 0
 
 
