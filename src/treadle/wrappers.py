@@ -1,0 +1,1108 @@
+"""Request and Response: the objects a view reads and returns, with Werkzeug's API.
+
+A Request computes each attribute on first use and keeps it, so a view that reads
+nothing costs nothing. ``Request.__init__`` and ``Response.__call__`` run on every
+request and stay tiny; everything else may be lazy and thorough.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from io import BytesIO
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from urllib.parse import parse_qsl, quote
+
+from treadle.datastructures import (
+    Accept,
+    Authorization,
+    CombinedMultiDict,
+    ContentRange,
+    EnvironHeaders,
+    ETags,
+    Headers,
+    HeaderSet,
+    ImmutableMultiDict,
+    LanguageAccept,
+    MIMEAccept,
+    Range,
+    ResponseCacheControl,
+)
+from treadle.exceptions import (
+    BadHost,
+    BadRequest,
+    RequestedRangeNotSatisfiable,
+    UnsupportedMediaType,
+)
+from treadle.formparser import FormDataParser, get_content_length, get_input_stream
+from treadle.httputil import (
+    HTTP_STATUS_CODES,
+    dump_cookie,
+    generate_etag,
+    get_content_type,
+    http_date,
+    iri_to_uri,
+    is_resource_modified,
+    parse_accept_header,
+    parse_authorization_header,
+    parse_cache_control_header,
+    parse_content_range_header,
+    parse_cookie,
+    parse_date,
+    parse_etags,
+    parse_list_header,
+    parse_options_header,
+    parse_range_header,
+    quote_etag,
+    unquote_etag,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["Request", "Response", "UserAgent"]
+
+T = TypeVar("T")
+
+
+class cached(Generic[T]):  # lower-case: it is used like @property
+    """Compute an attribute once per instance and store it in the instance dict.
+
+    Unlike ``functools.cached_property`` on 3.11 it takes no lock, which would make
+    every thread wait on every other thread's first access.
+    """
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> cached[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> T | cached[T]:
+        if obj is None:
+            return self
+        value = self.func(obj)
+        obj.__dict__[self.name] = value
+        return value
+
+
+class UserAgent(str):
+    """The User-Agent header; ``.string`` is kept for code written against Werkzeug."""
+
+    __slots__ = ()
+
+    @property
+    def string(self) -> str:
+        return str(self)
+
+
+_EMPTY_ARGS: ImmutableMultiDict = ImmutableMultiDict()
+_FORM_MIMETYPES = frozenset(
+    {"multipart/form-data", "application/x-www-form-urlencoded", "application/x-url-encoded"}
+)
+_URL_SAFE = "/:@!$&'()*+,;=~%"
+
+
+def _wsgi_text(value: str) -> str:
+    """WSGI hands URL parts over as latin-1; recover the UTF-8 text the client sent."""
+    if value.isascii():
+        return value
+    return value.encode("latin-1").decode("utf-8", "replace")
+
+
+class Request:
+    """The incoming request, read lazily from its WSGI environ.
+
+    ``max_content_length``, ``max_form_memory_size`` and ``max_form_parts`` are class
+    defaults; the app sets them per instance from its config.
+    """
+
+    max_content_length: int | None = None
+    max_form_memory_size: int | None = 500_000
+    max_form_parts: int | None = 1000
+    trusted_hosts: list[str] | None = None
+    parameter_storage_class: type[ImmutableMultiDict] = ImmutableMultiDict
+    form_data_parser_class: type[FormDataParser] = FormDataParser
+    json_module: Any = json
+
+    # Filled by the app layer after routing.
+    url_rule: Any = None
+    view_args: dict[str, Any] | None = None
+    routing_exception: Exception | None = None
+
+    def __init__(
+        self, environ: WSGIEnvironment, populate_request: bool = True, shallow: bool = False
+    ) -> None:
+        self.environ = environ
+        self.shallow = shallow
+        if populate_request and not shallow:
+            environ["treadle.request"] = self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url!r} [{self.method}]>"
+
+    # --- the request line -------------------------------------------------------------
+
+    @cached
+    def method(self) -> str:
+        return str(self.environ.get("REQUEST_METHOD", "GET")).upper()
+
+    @cached
+    def scheme(self) -> str:
+        return str(self.environ.get("wsgi.url_scheme", "http"))
+
+    @property
+    def is_secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    @cached
+    def path(self) -> str:
+        """The path below the app's mount point, always starting with ``/``."""
+        return "/" + _wsgi_text(self.environ.get("PATH_INFO", "")).lstrip("/")
+
+    @cached
+    def root_path(self) -> str:
+        """Where the app is mounted (SCRIPT_NAME), without a trailing slash."""
+        return _wsgi_text(self.environ.get("SCRIPT_NAME", "")).rstrip("/")
+
+    @property
+    def script_root(self) -> str:
+        return self.root_path
+
+    @cached
+    def query_string(self) -> bytes:
+        return str(self.environ.get("QUERY_STRING", "")).encode("latin-1")
+
+    @cached
+    def args(self) -> ImmutableMultiDict:
+        """The parsed query string."""
+        query = self.environ.get("QUERY_STRING")
+        if not query:
+            return _EMPTY_ARGS
+        pairs = parse_qsl(_wsgi_text(query), keep_blank_values=True, errors="replace")
+        return self.parameter_storage_class(pairs)
+
+    @property
+    def full_path(self) -> str:
+        return f"{self.path}?{_wsgi_text(self.environ.get('QUERY_STRING', ''))}"
+
+    @cached
+    def host(self) -> str:
+        """Host and port as the client asked for them, checked against ``trusted_hosts``."""
+        environ = self.environ
+        host = environ.get("HTTP_HOST")
+        scheme = self.scheme
+        if host:
+            if (scheme == "http" and host.endswith(":80")) or (
+                scheme == "https" and host.endswith(":443")
+            ):
+                host = host.rpartition(":")[0]
+        else:
+            host = environ.get("SERVER_NAME", "")
+            port = str(environ.get("SERVER_PORT", ""))
+            if port and (scheme, port) not in (("http", "80"), ("https", "443")):
+                host = f"{host}:{port}"
+        if any(char in host for char in "/?#@ \\\t"):
+            raise BadHost(f"The Host header {host!r} is not a valid host.")
+        if self.trusted_hosts is not None and not _host_is_trusted(host, self.trusted_hosts):
+            raise BadHost(f"Host {host!r} is not trusted.")
+        return str(host)
+
+    @property
+    def host_url(self) -> str:
+        return f"{self.scheme}://{self.host}/"
+
+    @property
+    def root_url(self) -> str:
+        return f"{self.scheme}://{self.host}{quote(self.root_path, safe=_URL_SAFE)}/"
+
+    url_root = root_url
+
+    @property
+    def base_url(self) -> str:
+        """The URL without the query string."""
+        path = quote(self.root_path + self.path, safe=_URL_SAFE)
+        return f"{self.scheme}://{self.host}{path}"
+
+    @property
+    def url(self) -> str:
+        query = self.environ.get("QUERY_STRING")
+        if not query:
+            return self.base_url
+        return f"{self.base_url}?{quote(_wsgi_text(query), safe=_URL_SAFE + '?')}"
+
+    @property
+    def remote_addr(self) -> str | None:
+        return self.environ.get("REMOTE_ADDR")
+
+    @property
+    def remote_user(self) -> str | None:
+        return self.environ.get("REMOTE_USER")
+
+    @cached
+    def access_route(self) -> list[str]:
+        """X-Forwarded-For addresses, client first, else the remote address."""
+        forwarded = parse_list_header(self.environ.get("HTTP_X_FORWARDED_FOR"))
+        if forwarded:
+            return forwarded
+        return [self.remote_addr] if self.remote_addr else []
+
+    # --- headers ----------------------------------------------------------------------
+
+    @cached
+    def headers(self) -> EnvironHeaders:
+        return EnvironHeaders(self.environ)
+
+    @cached
+    def cookies(self) -> ImmutableMultiDict:
+        return parse_cookie(self.environ.get("HTTP_COOKIE"), self.parameter_storage_class)  # type: ignore[return-value]
+
+    @property
+    def content_type(self) -> str | None:
+        return self.environ.get("CONTENT_TYPE") or None
+
+    @cached
+    def _parsed_content_type(self) -> tuple[str, dict[str, str]]:
+        return parse_options_header(self.environ.get("CONTENT_TYPE"))
+
+    @property
+    def mimetype(self) -> str:
+        """The content type without parameters, lower-cased (``application/json``)."""
+        return self._parsed_content_type[0].lower()
+
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        return self._parsed_content_type[1]
+
+    @cached
+    def content_length(self) -> int | None:
+        return get_content_length(self.environ)
+
+    @property
+    def is_json(self) -> bool:
+        mimetype = self.mimetype
+        return mimetype == "application/json" or (
+            mimetype.startswith("application/") and mimetype.endswith("+json")
+        )
+
+    @cached
+    def accept_mimetypes(self) -> MIMEAccept:
+        return parse_accept_header(self.environ.get("HTTP_ACCEPT"), MIMEAccept)  # type: ignore[return-value]
+
+    @cached
+    def accept_charsets(self) -> Accept:
+        return parse_accept_header(self.environ.get("HTTP_ACCEPT_CHARSET"))
+
+    @cached
+    def accept_encodings(self) -> Accept:
+        return parse_accept_header(self.environ.get("HTTP_ACCEPT_ENCODING"))
+
+    @cached
+    def accept_languages(self) -> LanguageAccept:
+        return parse_accept_header(self.environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)  # type: ignore[return-value]
+
+    @cached
+    def user_agent(self) -> UserAgent:
+        return UserAgent(self.environ.get("HTTP_USER_AGENT", ""))
+
+    @cached
+    def authorization(self) -> Authorization | None:
+        return parse_authorization_header(self.environ.get("HTTP_AUTHORIZATION"))
+
+    @cached
+    def if_modified_since(self) -> datetime | None:
+        return parse_date(self.environ.get("HTTP_IF_MODIFIED_SINCE"))
+
+    @cached
+    def if_unmodified_since(self) -> datetime | None:
+        return parse_date(self.environ.get("HTTP_IF_UNMODIFIED_SINCE"))
+
+    @cached
+    def if_none_match(self) -> ETags:
+        return parse_etags(self.environ.get("HTTP_IF_NONE_MATCH"))
+
+    @cached
+    def if_match(self) -> ETags:
+        return parse_etags(self.environ.get("HTTP_IF_MATCH"))
+
+    @cached
+    def range(self) -> Range | None:
+        return parse_range_header(self.environ.get("HTTP_RANGE"))
+
+    @cached
+    def cache_control(self) -> ResponseCacheControl:
+        return parse_cache_control_header(self.environ.get("HTTP_CACHE_CONTROL"))
+
+    @property
+    def referrer(self) -> str | None:
+        return self.environ.get("HTTP_REFERER")
+
+    @property
+    def origin(self) -> str | None:
+        return self.environ.get("HTTP_ORIGIN")
+
+    # --- routing results (set by the app layer) ---------------------------------------
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.url_rule.endpoint if self.url_rule is not None else None
+
+    @property
+    def blueprint(self) -> str | None:
+        """The innermost blueprint's dotted name (``parent.child``), or None."""
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The current blueprint and its parents, innermost first."""
+        name = self.blueprint
+        if name is None:
+            return []
+        parts = name.split(".")
+        return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+    # --- the body ---------------------------------------------------------------------
+
+    @property
+    def input_stream(self) -> IO[bytes]:
+        """The raw WSGI input: no length limit, so prefer ``stream``."""
+        return self.environ["wsgi.input"]  # type: ignore[no-any-return]
+
+    @cached
+    def stream(self) -> IO[bytes]:
+        """The body, stopping at Content-Length; 413 if over ``max_content_length``."""
+        if self.shallow:
+            raise RuntimeError(
+                "This request was created with shallow=True, so it may not read the body."
+                " Create it without shallow to read form data or the stream."
+            )
+        return get_input_stream(self.environ, self.max_content_length)
+
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> Any:
+        """The body as bytes (or text). With ``parse_form_data``, form bodies go to ``form``."""
+        data = self.__dict__.get("_cached_data")
+        if data is None:
+            if parse_form_data:
+                self._load_form_data()
+            data = self.stream.read()
+            if cache:
+                self.__dict__["_cached_data"] = data
+        return data.decode("utf-8", "replace") if as_text else data
+
+    @property
+    def data(self) -> bytes:
+        """The body as bytes; empty when it was a form (read ``form`` instead)."""
+        return self.get_data(parse_form_data=True)  # type: ignore[no-any-return]
+
+    def _load_form_data(self) -> None:
+        if "form" in self.__dict__:
+            return
+        if self.mimetype in _FORM_MIMETYPES:
+            parser = self.form_data_parser_class(
+                max_form_memory_size=self.max_form_memory_size,
+                max_content_length=self.max_content_length,
+                cls=self.parameter_storage_class,
+                max_form_parts=self.max_form_parts,
+            )
+            cached_data = self.__dict__.get("_cached_data")
+            stream = self.stream if cached_data is None else BytesIO(cached_data)
+            _, form, files = parser.parse(
+                stream, self.mimetype, self.content_length, self.mimetype_params
+            )
+        else:
+            form = files = self.parameter_storage_class()
+        self.__dict__["form"] = form
+        self.__dict__["files"] = files
+
+    @cached
+    def form(self) -> ImmutableMultiDict:
+        """Fields of a urlencoded or multipart body (400 if malformed, 413 if too big)."""
+        self._load_form_data()
+        return self.__dict__["form"]  # type: ignore[no-any-return]
+
+    @cached
+    def files(self) -> ImmutableMultiDict:
+        """Uploaded files of a multipart body, as FileStorage objects."""
+        self._load_form_data()
+        return self.__dict__["files"]  # type: ignore[no-any-return]
+
+    @cached
+    def values(self) -> CombinedMultiDict:
+        """``args`` and ``form`` together; for GET only ``args``, as Werkzeug does."""
+        if self.method == "GET":
+            return CombinedMultiDict([self.args])
+        return CombinedMultiDict([self.args, self.form])
+
+    @property
+    def json(self) -> Any:
+        return self.get_json()
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """Parse the body as JSON; 415 if it is not JSON (unless ``force``), 400 if invalid.
+
+        ``silent`` returns None instead of raising.
+        """
+        key = "_json_silent" if silent else "_json"
+        if cache and key in self.__dict__:
+            return self.__dict__[key]
+        if not (force or self.is_json):
+            return None if silent else self.on_json_loading_failed(None)
+        try:
+            result = self.json_module.loads(self.get_data(cache=cache))
+        except (ValueError, RecursionError) as error:
+            if silent:
+                result = None
+            else:
+                return self.on_json_loading_failed(error)
+        if cache:
+            self.__dict__[key] = result
+            if not silent:
+                self.__dict__["_json_silent"] = result
+        return result
+
+    def on_json_loading_failed(self, error: Exception | None) -> Any:
+        """Called when ``get_json`` fails; raise (or return a fallback) in a subclass."""
+        if error is None:
+            raise UnsupportedMediaType(
+                "Did not attempt to load JSON data because the request Content-Type was not"
+                " 'application/json'."
+            )
+        raise BadRequest(f"Failed to decode JSON object: {error}")
+
+    def close(self) -> None:
+        """Close uploaded files; the app layer calls this when the request ends."""
+        files = self.__dict__.get("files")
+        if files:
+            for storages in files.listvalues():
+                for storage in storages:
+                    storage.close()
+
+    def __enter__(self) -> Request:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _host_is_trusted(host: str, trusted: Iterable[str]) -> bool:
+    """Whether ``host`` (port ignored) is in the list; ``.example.com`` also allows subdomains."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.lower().rstrip(".")
+    for entry in trusted:
+        entry = entry.lower().rstrip(".")
+        if entry.startswith("."):
+            if name == entry[1:] or name.endswith(entry):
+                return True
+        elif name == entry:
+            return True
+    return False
+
+
+# "200 OK"-style status lines, precomputed: Flask shows reasons upper-cased.
+_STATUS_LINES = {code: f"{code} {reason.upper()}" for code, reason in HTTP_STATUS_CODES.items()}
+_NO_BODY_HEADERS = frozenset({"content-length", "content-type", "content-range"})
+
+
+def _run_wsgi_app(
+    app: WSGIApplication, environ: WSGIEnvironment, buffered: bool = False
+) -> tuple[Iterable[bytes], str, Headers]:
+    """Call a WSGI app and capture what it starts: (body, status, headers)."""
+    captured: list[Any] = []
+    written: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured[:] = [status, headers]
+        return written.append
+
+    body = app(environ, start_response)
+    if buffered or written or not captured:
+        try:
+            chunks = list(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        body = written + chunks
+    return body, captured[0], Headers(captured[1])
+
+
+class Response:
+    """An outgoing response: status, headers and a body of bytes or an iterable of chunks.
+
+    A str or bytes body gets Content-Length; an iterable is streamed as it is produced.
+    """
+
+    default_status = 200
+    default_mimetype: str | None = "text/html"
+    charset = "utf-8"
+    autocorrect_location_header = False
+    automatically_set_content_length = True
+    max_cookie_size = 4093
+    json_module: Any = json
+
+    def __init__(
+        self,
+        response: Iterable[Any] | bytes | bytearray | str | None = None,
+        status: int | str | None = None,
+        headers: Headers | Any = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        if isinstance(headers, Headers):
+            self.headers = headers
+        else:
+            self.headers = Headers(headers) if headers else Headers()
+        if content_type is None:
+            if mimetype is None and "Content-Type" not in self.headers:
+                mimetype = self.default_mimetype
+            if mimetype is not None:
+                content_type = get_content_type(mimetype, self.charset)
+        if content_type is not None:
+            self.headers.set("Content-Type", content_type)
+        self.status = status if status is not None else self.default_status
+        self.direct_passthrough = direct_passthrough
+        self._on_close: list[Callable[[], Any]] = []
+        self.response: Iterable[Any]
+        if response is None:
+            self.response = []
+        elif isinstance(response, str | bytes | bytearray):
+            self.set_data(response)
+        else:
+            self.response = response
+
+    def __repr__(self) -> str:
+        if self.is_sequence:
+            size = f"{sum(len(chunk) for chunk in self.iter_encoded())} bytes"
+        else:
+            size = "streamed"
+        return f"<{type(self).__name__} {size} [{self.status}]>"
+
+    # --- status -----------------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        """The status line, e.g. ``"404 NOT FOUND"``; set it from an int or a string."""
+        return self._status
+
+    @status.setter
+    def status(self, value: int | str) -> None:
+        if isinstance(value, int):
+            self._status_code = value
+            self._status = _STATUS_LINES.get(value) or f"{value} UNKNOWN"
+            return
+        value = value.strip()
+        if not value:
+            raise ValueError("empty status: give a code like 200 or a line like '200 OK'")
+        code, _, reason = value.partition(" ")
+        try:
+            self._status_code = int(code)
+        except ValueError:
+            raise ValueError(
+                f"invalid status {value!r}: it must start with a number, like '404 NOT FOUND'"
+            ) from None
+        self._status = value if reason else _STATUS_LINES.get(self._status_code, f"{code} UNKNOWN")
+
+    @property
+    def status_code(self) -> int:
+        return self._status_code
+
+    @status_code.setter
+    def status_code(self, value: int) -> None:
+        self.status = value
+
+    # --- body -------------------------------------------------------------------------
+
+    def set_data(self, value: bytes | str) -> None:
+        """Replace the body; str is encoded as UTF-8 and Content-Length follows."""
+        value = value.encode(self.charset) if isinstance(value, str) else bytes(value)
+        self.response = [value]
+        if self.automatically_set_content_length:
+            self.headers.set("Content-Length", str(len(value)))
+
+    @overload
+    def get_data(self, as_text: Literal[False] = False) -> bytes: ...
+    @overload
+    def get_data(self, as_text: Literal[True]) -> str: ...
+    def get_data(self, as_text: bool = False) -> bytes | str:
+        """The whole body; a streamed body is read (and kept) first."""
+        self._ensure_sequence()
+        data = b"".join(self.iter_encoded())
+        return data.decode(self.charset) if as_text else data
+
+    data = property(get_data, set_data, doc="The body as bytes.")
+
+    @property
+    def is_sequence(self) -> bool:
+        return isinstance(self.response, list | tuple)
+
+    @property
+    def is_streamed(self) -> bool:
+        """True when the body has no known length (a generator or file iterator)."""
+        try:
+            len(self.response)  # type: ignore[arg-type]
+        except (TypeError, AttributeError):
+            return True
+        return False
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        """The body's chunks, str ones encoded."""
+        for chunk in self.response:
+            yield chunk.encode(self.charset) if isinstance(chunk, str) else chunk
+
+    def _ensure_sequence(self) -> None:
+        if self.is_sequence:
+            return
+        if self.direct_passthrough:
+            raise RuntimeError(
+                "This response is in direct_passthrough mode, so its body cannot be read:"
+                " create it without direct_passthrough to use data or get_data()."
+            )
+        self.make_sequence()
+
+    def make_sequence(self) -> None:
+        """Read a streamed body into a list so it can be measured and sent again."""
+        if not self.is_sequence:
+            close = getattr(self.response, "close", None)
+            self.response = list(self.iter_encoded())
+            if close is not None:
+                self.call_on_close(close)
+
+    def freeze(self) -> None:
+        """Buffer the body and fix Content-Length, e.g. before caching the response."""
+        self.response = list(self.iter_encoded())
+        self.headers.set("Content-Length", str(sum(len(chunk) for chunk in self.response)))
+
+    def calculate_content_length(self) -> int | None:
+        if not self.is_sequence:
+            return None
+        return sum(len(chunk) for chunk in self.iter_encoded())
+
+    # --- JSON -------------------------------------------------------------------------
+
+    @property
+    def is_json(self) -> bool:
+        mimetype = self.mimetype or ""
+        return mimetype == "application/json" or (
+            mimetype.startswith("application/") and mimetype.endswith("+json")
+        )
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """The body parsed as JSON; None if it is not JSON (unless ``force``)."""
+        if not (force or self.is_json):
+            return None
+        try:
+            return self.json_module.loads(self.get_data())
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+    @property
+    def json(self) -> Any:
+        return self.get_json()
+
+    # --- simple header properties -----------------------------------------------------
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("Content-Type")  # type: ignore[no-any-return]
+
+    @content_type.setter
+    def content_type(self, value: str | None) -> None:
+        self._set_or_remove("Content-Type", value)
+
+    @property
+    def mimetype(self) -> str | None:
+        content_type = self.headers.get("Content-Type")
+        return content_type.split(";", 1)[0].strip().lower() if content_type else None
+
+    @mimetype.setter
+    def mimetype(self, value: str) -> None:
+        self.headers.set("Content-Type", get_content_type(value, self.charset))
+
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        return parse_options_header(self.headers.get("Content-Type"))[1]
+
+    @property
+    def content_length(self) -> int | None:
+        return self.headers.get("Content-Length", type=int)  # type: ignore[no-any-return]
+
+    @content_length.setter
+    def content_length(self, value: int | None) -> None:
+        self._set_or_remove("Content-Length", None if value is None else str(value))
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")  # type: ignore[no-any-return]
+
+    @location.setter
+    def location(self, value: str | None) -> None:
+        self._set_or_remove("Location", value)
+
+    @property
+    def content_encoding(self) -> str | None:
+        return self.headers.get("Content-Encoding")  # type: ignore[no-any-return]
+
+    @content_encoding.setter
+    def content_encoding(self, value: str | None) -> None:
+        self._set_or_remove("Content-Encoding", value)
+
+    def _date_header(self, name: str) -> datetime | None:
+        return parse_date(self.headers.get(name))
+
+    def _set_date_header(self, name: str, value: datetime | float | str | None) -> None:
+        if value is None or isinstance(value, str):
+            self._set_or_remove(name, value)
+        else:
+            self.headers.set(name, http_date(value))
+
+    @property
+    def last_modified(self) -> datetime | None:
+        return self._date_header("Last-Modified")
+
+    @last_modified.setter
+    def last_modified(self, value: datetime | float | str | None) -> None:
+        self._set_date_header("Last-Modified", value)
+
+    @property
+    def expires(self) -> datetime | None:
+        return self._date_header("Expires")
+
+    @expires.setter
+    def expires(self, value: datetime | float | str | None) -> None:
+        self._set_date_header("Expires", value)
+
+    @property
+    def date(self) -> datetime | None:
+        return self._date_header("Date")
+
+    @date.setter
+    def date(self, value: datetime | float | str | None) -> None:
+        self._set_date_header("Date", value)
+
+    def _set_or_remove(self, name: str, value: str | None) -> None:
+        if value is None:
+            self.headers.remove(name)
+        else:
+            self.headers.set(name, value)
+
+    @property
+    def cache_control(self) -> ResponseCacheControl:
+        """Cache-Control as attributes (``public``, ``max_age``...); changes write the header."""
+        control = self.__dict__.get("_cache_control")
+        if control is None:
+            control = parse_cache_control_header(
+                self.headers.get("Cache-Control"), self._write_cache_control
+            )
+            self.__dict__["_cache_control"] = control
+        return control
+
+    def _write_cache_control(self, control: ResponseCacheControl) -> None:
+        self._set_or_remove("Cache-Control", control.to_header() or None)
+
+    @property
+    def vary(self) -> HeaderSet:
+        """The Vary header as a set; ``response.vary.add("Cookie")`` updates it."""
+        return HeaderSet(parse_list_header(self.headers.get("Vary")), self._write_vary)
+
+    @vary.setter
+    def vary(self, value: Iterable[str] | str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            value = ", ".join(value)
+        self._set_or_remove("Vary", value or None)
+
+    def _write_vary(self, header_set: HeaderSet) -> None:
+        self._set_or_remove("Vary", header_set.to_header() or None)
+
+    @property
+    def content_range(self) -> ContentRange | None:
+        return parse_content_range_header(self.headers.get("Content-Range"))
+
+    @content_range.setter
+    def content_range(self, value: ContentRange | str | None) -> None:
+        self._set_or_remove("Content-Range", None if value is None else str(value))
+
+    # --- cookies and ETags ------------------------------------------------------------
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: timedelta | int | None = None,
+        expires: str | datetime | float | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Add a Set-Cookie header (see ``httputil.dump_cookie`` for the rules)."""
+        self.headers.add(
+            "Set-Cookie",
+            dump_cookie(
+                key,
+                value,
+                max_age=max_age,
+                expires=expires,
+                path=path,
+                domain=domain,
+                secure=secure,
+                httponly=httponly,
+                samesite=samesite,
+                partitioned=partitioned,
+                max_size=self.max_cookie_size,
+            ),
+        )
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Tell the browser to drop a cookie: path and domain must match how it was set."""
+        self.set_cookie(
+            key,
+            expires=0,
+            max_age=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+
+    def set_etag(self, etag: str, weak: bool = False) -> None:
+        self.headers.set("ETag", quote_etag(etag, weak))
+
+    def get_etag(self) -> tuple[str | None, bool]:
+        """``(tag, is_weak)``, or ``(None, False)`` without an ETag."""
+        return unquote_etag(self.headers.get("ETag"))
+
+    def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
+        """Set an ETag from the body's hash unless one is set already."""
+        if overwrite or "ETag" not in self.headers:
+            self.set_etag(generate_etag(self.get_data()), weak)
+
+    # --- conditional and range responses ----------------------------------------------
+
+    def make_conditional(
+        self,
+        request_or_environ: Request | WSGIEnvironment,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> Response:
+        """Answer 304 when the client's copy is fresh and 206 for a satisfiable Range.
+
+        Only GET and HEAD are affected. An unsatisfiable range raises
+        ``RequestedRangeNotSatisfiable`` (416); several ranges are answered whole.
+        """
+        environ = (
+            request_or_environ.environ
+            if isinstance(request_or_environ, Request)
+            else request_or_environ
+        )
+        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+            return self
+        if "Date" not in self.headers:
+            self.headers.set("Date", http_date())
+        partial = self._process_range(environ, accept_ranges, complete_length)
+        if not partial and not is_resource_modified(
+            environ, self.headers.get("ETag"), None, self.headers.get("Last-Modified")
+        ):
+            self.status_code = 304
+        if self.automatically_set_content_length and "Content-Length" not in self.headers:
+            length = self.calculate_content_length()
+            if length is not None:
+                self.headers.set("Content-Length", str(length))
+        return self
+
+    def _process_range(
+        self, environ: WSGIEnvironment, accept_ranges: bool | str, complete_length: int | None
+    ) -> bool:
+        if not accept_ranges:
+            return False
+        self.headers.set("Accept-Ranges", "bytes" if accept_ranges is True else accept_ranges)
+        if "HTTP_RANGE" not in environ or self._status_code != 200:
+            return False
+        if "HTTP_IF_RANGE" in environ and is_resource_modified(
+            environ,
+            self.headers.get("ETag"),
+            None,
+            self.headers.get("Last-Modified"),
+            ignore_if_range=False,
+        ):
+            return False  # If-Range did not match: send the whole, current body
+        parsed = parse_range_header(environ.get("HTTP_RANGE"))
+        if parsed is None or len(parsed.ranges) != 1 or parsed.units != "bytes":
+            return False
+        if complete_length is None:
+            complete_length = self.calculate_content_length()
+            if complete_length is None:
+                return False
+        span = parsed.range_for_length(complete_length)
+        if span is None:
+            raise RequestedRangeNotSatisfiable(complete_length)
+        start, stop = span
+        if (start, stop) == (0, complete_length):
+            return False
+        if self.is_sequence:
+            self.response = [self.get_data()[start:stop]]
+        else:
+            self.response = _slice_chunks(self.iter_encoded(), start, stop - start)
+        self.headers.set("Content-Length", str(stop - start))
+        self.headers.set("Content-Range", f"bytes {start}-{stop - 1}/{complete_length}")
+        self.status_code = 206
+        return True
+
+    # --- WSGI -------------------------------------------------------------------------
+
+    def call_on_close(self, func: Callable[[], Any]) -> Callable[[], Any]:
+        """Run ``func`` when the server is done sending this response."""
+        self._on_close.append(func)
+        return func
+
+    def close(self) -> None:
+        close = getattr(self.response, "close", None)
+        if close is not None:
+            close()
+        for func in self._on_close:
+            func()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        """The headers to send, adjusted for the status and request (a copy when changed)."""
+        headers = self.headers
+        code = self._status_code
+        location = headers.get("Location")
+        no_body = code < 200 or code in (204, 304)
+        needs_length = (
+            self.automatically_set_content_length
+            and not no_body
+            and self.is_sequence
+            and "Content-Length" not in headers
+        )
+        if location is None and not no_body and not needs_length:
+            return headers
+        headers = headers.copy()
+        if location is not None:
+            location = iri_to_uri(location)
+            if self.autocorrect_location_header and "://" not in location:
+                request_url = Request(environ, populate_request=False).base_url
+                from urllib.parse import urljoin
+
+                location = urljoin(request_url, location)
+            headers.set("Location", location)
+        if no_body:
+            for name in _NO_BODY_HEADERS:
+                if name != "content-type" or code != 304:
+                    headers.remove(name)
+        elif needs_length:
+            headers.set("Content-Length", str(self.calculate_content_length()))
+        return headers
+
+    def get_app_iter(self, environ: WSGIEnvironment) -> Iterable[bytes]:
+        """The body iterable for the server: empty for HEAD and body-less statuses."""
+        code = self._status_code
+        if environ.get("REQUEST_METHOD") == "HEAD" or code < 200 or code in (204, 304):
+            self.close()
+            return ()
+        response = self.response
+        if self.direct_passthrough:
+            return response
+        if (
+            type(response) is list
+            and not self._on_close
+            and all(type(chunk) is bytes for chunk in response)
+        ):
+            return response
+        return _ClosingIterator(self.iter_encoded(), self.close)
+
+    def get_wsgi_response(
+        self, environ: WSGIEnvironment
+    ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
+        headers = self.get_wsgi_headers(environ)
+        return self.get_app_iter(environ), self._status, headers.to_wsgi_list()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        app_iter, status, headers = self.get_wsgi_response(environ)
+        start_response(status, headers)
+        return app_iter
+
+    @classmethod
+    def force_type(cls, response: Any, environ: WSGIEnvironment | None = None) -> Response:
+        """Make ``response`` an instance of this class; a WSGI app is run against ``environ``."""
+        if not isinstance(response, Response):
+            if environ is None:
+                raise TypeError(
+                    "force_type() needs the environ to turn a WSGI application into a response:"
+                    " pass force_type(app, environ)."
+                )
+            response = Response(*_run_wsgi_app(response, environ))
+        response.__class__ = cls
+        return response  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_app(
+        cls, app: WSGIApplication, environ: WSGIEnvironment, buffered: bool = False
+    ) -> Response:
+        """Run a WSGI app and wrap what it returns; ``buffered`` reads the body right away."""
+        return cls(*_run_wsgi_app(app, environ, buffered))
+
+
+def _slice_chunks(chunks: Iterable[bytes], start: int, length: int) -> Iterator[bytes]:
+    """Yield ``length`` bytes of a chunked body, starting ``start`` bytes in."""
+    for chunk in chunks:
+        if start >= len(chunk):
+            start -= len(chunk)
+            continue
+        piece = chunk[start : start + length]
+        start = 0
+        length -= len(piece)
+        yield piece
+        if length <= 0:
+            return
+
+
+class _ClosingIterator:
+    """A body iterator whose ``close`` (called by the server, per WSGI) runs ``on_close``."""
+
+    __slots__ = ("_iterator", "_on_close")
+
+    def __init__(self, iterable: Iterable[bytes], on_close: Callable[[], Any]) -> None:
+        self._iterator = iter(iterable)
+        self._on_close = on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._iterator
+
+    def __next__(self) -> bytes:
+        return next(self._iterator)
+
+    def close(self) -> None:
+        self._on_close()
