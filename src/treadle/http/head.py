@@ -133,11 +133,15 @@ class HeadParser:
         if target[0] != 0x2F:  # "/": origin-form, including "//x", is the common case
             _check_target_form(method, target)
 
+        # Framing is decided from our own reading of the head before llhttp
+        # sees it, so these rules and their statuses never depend on llhttp's.
+        keep_alive, expect_continue, content_length, chunked = _semantics(version, head.lower())
         headers = self._feed(head)
         if b" \r\n" in head or b"\t\r\n" in head:
             # llhttp strips leading but not trailing whitespace from values.
             headers = [(name, value.rstrip(b" \t")) for name, value in headers]
-        return _request(method, target, version, headers, head.lower())
+        return Request(method, target, version, headers, keep_alive, expect_continue,
+                       content_length, chunked)
 
     def _feed(self, head: bytes) -> list[tuple[bytes, bytes]]:
         if not self._reusable:
@@ -207,9 +211,12 @@ def _values(lower: bytes, key: bytes, first: int) -> bytes:
     return b",".join(values)
 
 
-def _request(method: str, target: bytes, version: str, headers: list[tuple[bytes, bytes]],
-             lower: bytes) -> Request:
-    """Apply the framing and connection rules to a parsed head."""
+def _semantics(version: str, lower: bytes) -> tuple[bool, bool, int | None, bool]:
+    """Keep-alive, 100-continue, Content-Length and chunked, from a lower-cased head.
+
+    The head already passed the byte checks, so a field line starts after each
+    LF and its value runs to the next CR.
+    """
     hosts = lower.count(b"\nhost:")
     if hosts != 1:
         if hosts:
@@ -232,7 +239,7 @@ def _request(method: str, target: bytes, version: str, headers: list[tuple[bytes
         if not value.isdigit():
             raise RemoteProtocolError("Content-Length must be a decimal number")
         if len(value) > _MAX_CONTENT_LENGTH_DIGITS:
-            raise RemoteProtocolError("Content-Length too large", 413)
+            raise RemoteProtocolError("Content-Length has too many digits")
         content_length = int(value)
 
     chunked = False
@@ -248,8 +255,7 @@ def _request(method: str, target: bytes, version: str, headers: list[tuple[bytes
         if at >= 0:
             expect_continue = _values(lower, b"\nexpect:", at).strip(b" \t") == b"100-continue"
 
-    return Request(method, target, version, headers, keep_alive, expect_continue,
-                   content_length, chunked)
+    return keep_alive, expect_continue, content_length, chunked
 
 
 def _check_transfer_encoding(value: bytes, version: str, content_length: int | None) -> None:
