@@ -1,0 +1,114 @@
+"""The debugger behind a real server on 127.0.0.1: what a browser and curl get back."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+
+from treadle.dev.debugger import DebuggedApplication
+
+PIN = "314-159-265"
+TIMEOUT = 5
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serving(app: Callable[..., Any]) -> Iterator[int]:
+    """Serve `app` on a free loopback port in a thread; yield the port; always stop."""
+    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(TIMEOUT)
+        server.server_close()
+
+
+def broken_view(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    inventory = {"bolts": 12}
+    return [str(inventory["nuts"]).encode()]
+
+
+@pytest.fixture
+def port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    monkeypatch.setenv("TREADLE_DEBUG_PIN", PIN)
+    app = DebuggedApplication(broken_view, evalex=True, pin_logging=False)
+    app_errors: list[str] = []
+
+    def quiet(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        # wsgiref's errors stream is stderr; keep the tracebacks out of the test output.
+        environ["wsgi.errors"] = type("Sink", (), {"write": app_errors.append, "flush": lambda s: None})()
+        return app(environ, start_response)
+
+    with serving(quiet) as port:
+        yield port
+
+
+def fetch(port: int, target: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", target, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read().decode()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+    finally:
+        conn.close()
+
+
+def secret_of(page: str) -> str:
+    return page.split('data-secret="', 1)[1].split('"', 1)[0]
+
+
+def test_browser_gets_html_traceback_page(port: int) -> None:
+    status, headers, body = fetch(port, "/stock", {"Accept": "text/html,*/*;q=0.8"})
+    assert status == 500
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert "KeyError" in body and "&#x27;nuts&#x27;" in body
+    assert "broken_view" in body and "GET /stock" in body
+
+
+def test_curl_gets_plain_text_traceback(port: int) -> None:
+    status, headers, body = fetch(port, "/stock", {"Accept": "*/*"})
+    assert status == 500
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    assert body.rstrip().endswith("KeyError: 'nuts'")
+
+
+def test_page_assets_load_with_its_secret(port: int) -> None:
+    secret = secret_of(fetch(port, "/", {"Accept": "text/html"})[2])
+    status, headers, _ = fetch(port, "/?" + urlencode({"__debugger__": "yes", "cmd": "resource", "f": "debugger.css", "s": secret}))
+    assert status == 200 and headers["content-type"].startswith("text/css")
+
+
+def test_pin_then_console_round_trip(port: int) -> None:
+    page = fetch(port, "/stock", {"Accept": "text/html"})[2]
+    secret = secret_of(page)
+    frame = page.split('<code class="function">broken_view</code>')[0].rsplit('data-frame-id="', 1)[1].split('"')[0]
+    status, headers, body = fetch(port, "/?" + urlencode({"__debugger__": "yes", "cmd": "pinauth", "pin": PIN, "s": secret}))
+    assert json.loads(body) == {"auth": True, "locked": False}
+    cookie = headers["set-cookie"].split(";")[0]
+    query = urlencode({"__debugger__": "yes", "cmd": "sorted(inventory)", "frm": frame, "s": secret})
+    status, _, body = fetch(port, "/stock?" + query, {"Cookie": cookie})
+    assert status == 200
+    assert body.endswith("[&#x27;bolts&#x27;]\n")
+
+
+def test_console_command_from_other_host_name_is_refused(port: int) -> None:
+    secret = secret_of(fetch(port, "/", {"Accept": "text/html"})[2])
+    query = urlencode({"__debugger__": "yes", "cmd": "pinauth", "pin": PIN, "s": secret})
+    status, _, body = fetch(port, "/?" + query, {"Host": "rebound.example"})
+    assert status == 403 and "rebound.example" in body
