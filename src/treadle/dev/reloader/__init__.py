@@ -1,0 +1,55 @@
+"""The development reloader: restart the server when its code changes.
+
+``run_simple(use_reloader=True)`` calls :func:`run_with_reloader`. The process
+the user started becomes the watcher: it binds the listening socket once and
+runs the server in a child that inherits it, so connections made during a
+restart wait in the kernel's backlog instead of being refused.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable
+
+from treadle.dev.reloader.settings import (
+    ENV_CHANNEL_FD,
+    ENV_RUN_MAIN,
+    RELOADER_TYPES,
+    ReloaderSettings,
+)
+
+__all__ = ["RELOADER_TYPES", "is_running_from_reloader", "run_with_reloader"]
+
+
+def is_running_from_reloader() -> bool:
+    """True in the serving child the reloader started (app code may check it)."""
+    return os.environ.get(ENV_RUN_MAIN) == "true"
+
+
+def run_with_reloader(
+    serve: Callable[[int], None],
+    bind: Callable[[], socket.socket],
+    *,
+    extra_files: Iterable[str | os.PathLike[str]] | None = None,
+    exclude_patterns: Iterable[str] | None = None,
+    interval: float = 1,
+    reloader_type: str = "auto",
+) -> None:
+    """Watch for changes and restart; never returns in the watcher.
+
+    In the watcher, ``bind()`` creates the listening socket and the process
+    exits (status 0) on SIGINT or SIGTERM. In the child, ``serve(fd)`` runs
+    the server on the inherited listening fd; it must not close or rebind it.
+    """
+    settings = ReloaderSettings.build(extra_files, exclude_patterns, interval, reloader_type)
+    if is_running_from_reloader() and ENV_CHANNEL_FD in os.environ:
+        from treadle.dev.reloader.child import serve_in_child
+
+        serve_in_child(serve, settings)
+        return
+    from treadle.dev.reloader.watcher import watch_and_restart
+
+    with bind() as listener:
+        code = watch_and_restart(listener, settings, settings.reloader_type)
+    raise SystemExit(code)
