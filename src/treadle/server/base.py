@@ -1,0 +1,473 @@
+"""The I/O loop every engine shares: accept, TLS handshakes, parked connections, timeouts, stop.
+
+Rules: only the loop thread touches the selector and the channel set; a worker
+gives a channel back through ``_hand_back`` (a locked list plus a wake-up
+byte). Engines differ only in ``_dispatch``: run the request inline or hand it
+to a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import selectors
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from treadle.http.connection import Connection
+from treadle.http.errors import RemoteProtocolError
+from treadle.http.events import NEED_DATA, Request
+from treadle.server.channel import BUSY, CLOSING, HANDSHAKE, HEAD, IDLE, Channel
+from treadle.server.config import ServerConfig
+from treadle.server.handler import WSGIRequestHandler, logger
+from treadle.server.listeners import NODELAY_INHERITED
+from treadle.server.wsgi import FileWrapper
+
+__all__ = ["BaseServer", "WSGIApplication"]
+
+WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_READ = selectors.EVENT_READ
+_WAKE = object()  # selector data of the wake-up socket; the listener's is None
+_ACCEPT_BATCH = 64  # accepts per wake-up, so a connection flood cannot starve the others
+_LINGER = 2.0  # seconds a closing connection may keep sending before we drop it
+_OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+class BaseServer:
+    """Serves a WSGI app on a listening socket from one I/O loop; see the engines.
+
+    ``serve_forever()`` runs the loop; ``shutdown()`` (any thread) stops it
+    gracefully and returns once it has stopped. A server serves once: after
+    ``shutdown()`` it stays stopped. ``server_close()`` releases the socket.
+    """
+
+    multithread = False
+    multiprocess = False
+
+    def __init__(
+        self,
+        listener: socket.socket,
+        app: WSGIApplication,
+        *,
+        config: ServerConfig | None = None,
+        request_handler: type[WSGIRequestHandler] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        passthrough_errors: bool = False,
+        multiprocess: bool | None = None,
+    ) -> None:
+        self.socket = listener
+        self.app = app
+        self.config = config = config if config is not None else ServerConfig()
+        self.handler_class = request_handler or WSGIRequestHandler
+        self.ssl_context = ssl_context
+        self.passthrough_errors = passthrough_errors
+        if multiprocess is not None:
+            self.multiprocess = multiprocess
+        self.stopping = False
+        self.heartbeat_fd: int | None = None
+        self.unix_path: str | None = None
+
+        address = listener.getsockname()
+        self.server_address: Any = address
+        if isinstance(address, tuple):
+            self.host: str = address[0]
+            self.port: int = address[1]
+            server_name, server_port = self.host, str(self.port)
+        else:
+            self.host, self.port = f"unix:{address}", 0
+            server_name, server_port = "localhost", "443" if ssl_context else "80"
+        self._set_nodelay = listener.family != socket.AF_UNIX and not NODELAY_INHERITED
+        self.base_environ: dict[str, Any] = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "https" if ssl_context is not None else "http",
+            "wsgi.multithread": self.multithread,
+            "wsgi.multiprocess": self.multiprocess,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+            "wsgi.file_wrapper": FileWrapper,
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": server_name,
+            "SERVER_PORT": server_port,
+        }
+
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._lock = threading.Lock()
+        self._returns: list[tuple[Channel, bool]] = []
+        self._wake_pending = False
+        self._error: BaseException | None = None
+        self._channels: set[Channel] = set()
+        self._accepting = False
+        self._stop_requested = False
+        self._running = False
+        self._loop_done = False
+        self._stopped = threading.Event()
+        self._sweep_interval = min(1.0, config.header_timeout / 2, config.keepalive_timeout / 2)
+        self._setup()
+
+    # -- public API --------------------------------------------------------------
+
+    def fileno(self) -> int:
+        """The listening socket's file descriptor."""
+        return self.socket.fileno()
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown`; re-raises an app error under ``passthrough_errors``."""
+        with self._lock:
+            if self._running:
+                raise RuntimeError("serve_forever() is already running on this server")
+            if self._stop_requested:
+                return
+            self._running = True
+            self._stopped.clear()
+        try:
+            self._selector.register(self._wake_r, _READ, _WAKE)
+            self._resume_accepting()
+            self._loop()
+            self._graceful_stop()
+        finally:
+            self._abort_all()
+            self._finish()
+            with self._lock:
+                self._running = False
+            self._stopped.set()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def shutdown(self) -> None:
+        """Stop gracefully (from any thread) and return once :meth:`serve_forever` has ended."""
+        self.request_stop()
+        with self._lock:
+            running = self._running
+        if running and threading.current_thread() is not getattr(self, "_loop_thread", None):
+            self._stopped.wait()
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop; safe in signal handlers (takes no lock)."""
+        self._stop_requested = True
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"s")
+
+    def server_close(self) -> None:
+        """Close the listening socket (removing a Unix socket file we bound)."""
+        self.request_stop()
+        self.socket.close()
+        if self.unix_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.unix_path)
+            self.unix_path = None
+        if not self._running:
+            self._selector.close()
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def __enter__(self) -> BaseServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server_close()
+
+    # -- engine hooks ------------------------------------------------------------
+
+    def _setup(self) -> None:
+        """Create engine resources (called at the end of ``__init__``)."""
+
+    def _dispatch(self, ch: Channel, head: Request) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Release engine resources after the loop has stopped."""
+
+    # -- the loop ---------------------------------------------------------------
+
+    def _loop(self) -> None:
+        self._loop_thread = threading.current_thread()
+        select = self._selector.select
+        monotonic = time.monotonic
+        next_sweep = monotonic() + self._sweep_interval
+        while not self._stop_requested:
+            timeout = next_sweep - monotonic()
+            for key, _events in select(timeout if timeout > 0 else 0):
+                ch = key.data
+                if ch is None:
+                    self._accept()
+                elif ch is _WAKE:
+                    self._take_returns()
+                elif ch.state == CLOSING:
+                    self._linger(ch)
+                elif ch.state == HANDSHAKE:
+                    self._handshake(ch)
+                else:
+                    self._read(ch)
+            now = monotonic()
+            if now >= next_sweep:
+                self._sweep(now)
+                next_sweep = now + self._sweep_interval
+
+    def _accept(self) -> None:
+        listener = self.socket
+        config = self.config
+        channels = self._channels
+        register = self._selector.register
+        context = self.ssl_context
+        deadline = time.monotonic() + config.header_timeout
+        for _ in range(_ACCEPT_BATCH):
+            try:
+                sock, address = listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno in _OUT_OF_FDS:
+                    logger.error("cannot accept connections: %s; lower max_connections or raise "
+                                 "the file limit (ulimit -n). Retrying shortly.", exc.strerror)
+                    self._pause_accepting()
+                    return
+                continue  # the client gave up before we accepted it
+            sock.setblocking(False)
+            if self._set_nodelay:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if context is not None:
+                sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+            ch = Channel(sock, Connection(config.limits), tls=context is not None)
+            ch.handler = self.handler_class(self, ch, address)
+            ch.deadline = deadline
+            if context is None:
+                ch.state = IDLE
+            channels.add(ch)
+            register(sock, _READ, ch)
+            if context is None:
+                self._read(ch)  # the request often arrives with the connection
+            else:
+                self._handshake(ch)
+            if len(channels) >= config.max_connections:
+                self._pause_accepting()
+                return
+
+    def _handshake(self, ch: Channel) -> None:
+        try:
+            wants = ch.handshake()
+        except (OSError, ValueError):
+            self._close(ch)
+            return
+        if wants:
+            self._selector.modify(ch.sock, wants, ch)
+            return
+        self._selector.modify(ch.sock, _READ, ch)
+        ch.state = IDLE
+        self._read(ch)
+
+    def _read(self, ch: Channel) -> None:
+        received = ch.fill()
+        if received == 0:
+            return
+        try:
+            event = ch.conn.next_event()
+        except RemoteProtocolError as err:
+            self._reject(ch, err)
+            return
+        if type(event) is Request:
+            ch.state = BUSY
+            self._dispatch(ch, event)
+        elif event is NEED_DATA and received > 0:
+            if ch.state == IDLE:
+                ch.state = HEAD
+                ch.deadline = time.monotonic() + self.config.header_timeout
+        else:
+            self._close(ch)  # a clean close between requests, or EOF mid-head
+
+    def _reject(self, ch: Channel, err: RemoteProtocolError) -> None:
+        """Answer a request the protocol layer refused, then close."""
+        handler = ch.handler
+        handler.head = None
+        handler.log("info", '"-" %s - (%s)', err.status, err.message)
+        with contextlib.suppress(OSError, ValueError):
+            ch.sock.send(ch.conn.error_response(err))
+        self._start_close(ch)
+
+    def _park(self, ch: Channel) -> None:
+        ch.state = IDLE
+        ch.deadline = time.monotonic() + self.config.keepalive_timeout
+
+    def _start_close(self, ch: Channel) -> None:
+        """Close our side, then discard input until the peer closes, so no RST eats our reply."""
+        try:
+            ch.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(ch)
+            return
+        ch.state = CLOSING
+        ch.deadline = time.monotonic() + _LINGER
+
+    def _linger(self, ch: Channel) -> None:
+        try:
+            if ch.sock.recv(65536):
+                return
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return
+        except OSError:
+            pass
+        self._close(ch)
+
+    def _close(self, ch: Channel) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(ch.sock)
+        ch.close()
+        self._channels.discard(ch)
+        if not self._accepting and not self.stopping and (
+                len(self._channels) < self.config.max_connections):
+            self._resume_accepting()
+
+    def _sweep(self, now: float) -> None:
+        """Enforce deadlines on parked connections and keep the supervisor informed."""
+        for ch in [ch for ch in self._channels if ch.state != BUSY and ch.deadline <= now]:
+            if ch.state == HEAD:
+                self._reject(ch, RemoteProtocolError("request head timed out", 408))
+            else:
+                self._close(ch)
+        if not self._accepting and not self.stopping and (
+                len(self._channels) < self.config.max_connections):
+            self._resume_accepting()
+        if self.heartbeat_fd is not None:
+            self._beat()
+
+    def _beat(self) -> None:
+        assert self.heartbeat_fd is not None
+        try:
+            os.write(self.heartbeat_fd, b".")
+        except BlockingIOError:
+            pass
+        except OSError:
+            # The supervisor is gone; a worker without one must not linger.
+            self.heartbeat_fd = None
+            self.request_stop()
+
+    def _pause_accepting(self) -> None:
+        if self._accepting:
+            self._selector.unregister(self.socket)
+            self._accepting = False
+
+    def _resume_accepting(self) -> None:
+        if not self._accepting:
+            self._selector.register(self.socket, _READ, None)
+            self._accepting = True
+
+    # -- serving requests (inline or on a worker thread) --------------------------
+
+    def _serve(self, ch: Channel, head: Request) -> bool:
+        """Serve ``head`` and any pipelined requests already buffered; True to keep the channel."""
+        handler = ch.handler
+        conn = ch.conn
+        sock = ch.sock
+        sock.settimeout(self.config.body_timeout)
+        try:
+            while handler.handle(head):
+                conn.start_next_cycle()
+                try:
+                    event = conn.next_event()
+                except RemoteProtocolError as err:
+                    handler.head = None
+                    handler.log("info", '"-" %s - (%s)', err.status, err.message)
+                    ch.send(conn.error_response(err))
+                    return False
+                if type(event) is not Request:
+                    return event is NEED_DATA
+                head = event
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(0.0)
+
+    def _hand_back(self, ch: Channel, keep: bool) -> None:
+        """Return a channel to the loop from a worker thread."""
+        with self._lock:
+            if self._loop_done:
+                ch.close()
+                return
+            self._returns.append((ch, keep))
+            wake = not self._wake_pending
+            self._wake_pending = True
+        if wake:
+            with contextlib.suppress(OSError):
+                self._wake_w.send(b"r")
+
+    def _take_returns(self) -> None:
+        # Drain the wake-up bytes before taking the list, so a return that
+        # lands after the swap always sends a fresh byte.
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except OSError:
+            pass
+        with self._lock:
+            returns, self._returns = self._returns, []
+            self._wake_pending = False
+        register = self._selector.register
+        for ch, keep in returns:
+            try:
+                register(ch.sock, _READ, ch)
+            except (KeyError, ValueError, OSError):
+                self._close(ch)
+                continue
+            if keep and not self.stopping:
+                self._park(ch)
+                if ch.tls and ch.sock.pending():  # type: ignore[attr-defined]
+                    self._read(ch)
+            else:
+                self._start_close(ch)
+
+    def _fail(self, exc: BaseException) -> None:
+        """Record an error ``serve_forever`` must re-raise, and stop."""
+        with self._lock:
+            if self._error is None:
+                self._error = exc
+        self.request_stop()
+
+    # -- stopping ------------------------------------------------------------------
+
+    def _graceful_stop(self) -> None:
+        """Stop accepting, close idle connections, give busy ones ``graceful_timeout``."""
+        self.stopping = True
+        self._pause_accepting()
+        for ch in [ch for ch in self._channels if ch.state != BUSY]:
+            self._close(ch)
+        deadline = time.monotonic() + self.config.graceful_timeout
+        select = self._selector.select
+        while any(ch.state == BUSY for ch in self._channels):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for key, _ in select(min(remaining, 0.5)):
+                ch = key.data
+                if ch is _WAKE:
+                    self._take_returns()
+                elif ch is not None:
+                    self._close(ch)
+
+    def _abort_all(self) -> None:
+        self.stopping = True
+        self._pause_accepting()
+        with self._lock:
+            self._loop_done = True
+            returns, self._returns = self._returns, []
+        for ch, _ in returns:
+            ch.close()
+        for ch in list(self._channels):
+            if ch.state == BUSY:
+                # A worker still holds it: wake it with an error and let it close
+                # the socket, so no thread ever writes to a reused descriptor.
+                with contextlib.suppress(OSError):
+                    ch.sock.shutdown(socket.SHUT_RDWR)
+                self._channels.discard(ch)
+            else:
+                self._close(ch)
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(self._wake_r)

@@ -1,0 +1,198 @@
+"""One accepted connection: its socket, its sans-IO :class:`Connection`, and its loop state.
+
+The I/O loop reads it nonblocking (:meth:`Channel.fill`); whoever runs a request
+reads and writes it blocking with a timeout. Exactly one of them owns a channel
+at a time, so a channel needs no lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from typing import IO, TYPE_CHECKING
+
+from treadle.http.errors import ProtocolError, RemoteProtocolError
+from treadle.http.events import NEED_DATA, Data, EndOfMessage, Event, Request
+from treadle.server.wsgi import ClientDisconnected, RequestBodyError
+
+if TYPE_CHECKING:
+    from treadle.http.connection import Connection
+    from treadle.server.handler import WSGIRequestHandler
+
+__all__ = ["BUSY", "CLOSING", "HANDSHAKE", "HEAD", "IDLE", "Channel"]
+
+RECV_SIZE = 65536
+
+# Where a channel is in its life; the loop's sweeps and dispatch read this.
+HANDSHAKE = 0  # TLS handshake in progress, driven by the loop
+IDLE = 1  # parked between requests, nothing buffered
+HEAD = 2  # parked with part of a request head received
+BUSY = 3  # a request is being served; the loop does not watch it
+CLOSING = 4  # our side is done; discarding input until the peer closes
+
+_WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+class Channel:
+    """A connection's socket and protocol state, handed between the loop and workers."""
+
+    __slots__ = (
+        "_body_done",
+        "_body_read",
+        "_expect_continue",
+        "conn",
+        "deadline",
+        "handler",
+        "requests",
+        "sock",
+        "state",
+        "tls",
+    )
+
+    handler: WSGIRequestHandler
+
+    def __init__(self, sock: socket.socket, conn: Connection, *, tls: bool) -> None:
+        self.sock = sock
+        self.conn = conn
+        self.tls = tls
+        self.state = HANDSHAKE if tls else HEAD
+        self.deadline = 0.0
+        self.requests = 0
+        self._expect_continue = False
+        self._body_done = False
+        self._body_read = 0
+
+    # -- loop side: nonblocking ------------------------------------------------
+
+    def fill(self) -> int:
+        """Feed what the socket has to the connection: bytes fed, 0 if none yet, -1 at EOF."""
+        sock = self.sock
+        try:
+            data = sock.recv(RECV_SIZE)
+            # TLS may hold decrypted bytes the selector cannot see.
+            while self.tls and data and sock.pending():  # type: ignore[attr-defined]
+                data += sock.recv(RECV_SIZE)
+        except _WOULD_BLOCK:
+            return 0
+        except OSError:
+            data = b""
+        self.conn.receive_data(data)
+        return len(data) or -1
+
+    def handshake(self) -> int:
+        """Advance the TLS handshake: 0 done, else the selector events it waits for."""
+        try:
+            self.sock.do_handshake()  # type: ignore[attr-defined]
+        except ssl.SSLWantReadError:
+            return 1  # selectors.EVENT_READ
+        except ssl.SSLWantWriteError:
+            return 2  # selectors.EVENT_WRITE
+        self.state = HEAD
+        return 0
+
+    # -- worker side: blocking with a timeout ------------------------------------
+
+    def next_event(self) -> Event:
+        """The next protocol event, receiving as needed; raises RemoteProtocolError or OSError."""
+        conn = self.conn
+        event = conn.next_event()
+        while event is NEED_DATA:
+            data = self.sock.recv(RECV_SIZE)
+            conn.receive_data(data)
+            event = conn.next_event()
+        return event
+
+    def begin(self, head: Request) -> None:
+        """Reset the per-request body state for ``head``."""
+        self.requests += 1
+        self._body_read = 0
+        self._body_done = False
+        self._expect_continue = head.expect_continue and head.content_length != 0
+
+    def read_body(self) -> bytes:
+        """The next piece of the request body (``b""`` at its end), for ``wsgi.input``."""
+        if self._body_done:
+            return b""
+        try:
+            if self._expect_continue:
+                self._expect_continue = False
+                interim = self.conn.send_continue()
+                if interim:
+                    self.send(interim)
+            while True:
+                event = self.next_event()
+                if type(event) is Data:
+                    if event.data:
+                        self._body_read += len(event.data)
+                        return event.data
+                elif type(event) is EndOfMessage:
+                    self._body_done = True
+                    return b""
+                else:
+                    raise RequestBodyError("the request body ended unexpectedly", 400)
+        except RemoteProtocolError as err:
+            raise RequestBodyError(err.message, err.status) from None
+        except TimeoutError:
+            raise RequestBodyError("the client stopped sending the request body", 408) from None
+        except ClientDisconnected:
+            raise
+        except OSError as exc:
+            raise RequestBodyError(f"the client went away while sending the body: {exc}",
+                                   400) from None
+
+    @property
+    def body_pending(self) -> bool:
+        """Whether the request body has not been read to its end."""
+        return not self._body_done
+
+    def will_drain(self, limit: int, head: Request) -> bool:
+        """Whether :meth:`drain` can succeed, judged before sending the response head."""
+        if self._body_done:
+            return True
+        if self._expect_continue:
+            return False
+        length = head.content_length
+        return length is None or length - self._body_read <= limit
+
+    def drain(self, limit: int) -> bool:
+        """Read and discard the unread body, up to ``limit`` bytes; False if it cannot be kept."""
+        if self._body_done:
+            return True
+        if self._expect_continue:
+            # The client awaits 100 Continue and may never send the body.
+            return False
+        budget = limit
+        try:
+            while True:
+                event = self.next_event()
+                if type(event) is Data:
+                    budget -= len(event.data)
+                    if budget < 0:
+                        return False
+                elif type(event) is EndOfMessage:
+                    self._body_done = True
+                    return True
+                else:
+                    return False
+        except (ProtocolError, OSError):
+            return False
+
+    def send(self, data: bytes) -> None:
+        """Write all of ``data``; a vanished client raises :class:`ClientDisconnected`."""
+        try:
+            self.sock.sendall(data)
+        except OSError as exc:
+            raise ClientDisconnected(f"the client went away: {exc}") from None
+
+    def sendfile(self, file: IO[bytes], offset: int, count: int) -> int:
+        """Send ``count`` bytes of ``file`` from ``offset`` by the kernel where it can."""
+        try:
+            return self.sock.sendfile(file, offset, count)
+        except OSError as exc:
+            raise ClientDisconnected(f"the client went away: {exc}") from None
+
+    def close(self) -> None:
+        """Close the socket at once (the loop does lingering closes, see ``BaseServer``)."""
+        with contextlib.suppress(OSError):
+            self.sock.close()

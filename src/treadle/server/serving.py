@@ -1,0 +1,189 @@
+"""``make_server`` and ``run_simple``: Werkzeug's names and defaults on treadle's engines.
+
+``make_server`` picks the engine (single-threaded, threaded, or pre-forked
+workers) and builds it on a fresh or inherited listening socket; ``run_simple``
+adds the app wrappers, the startup lines and Ctrl+C handling.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from treadle.server.base import BaseServer, WSGIApplication
+from treadle.server.config import ServerConfig
+from treadle.server.handler import WSGIRequestHandler, logger
+from treadle.server.listeners import SSLContextArg, create_listener, load_ssl_context, unix_path
+from treadle.server.prefork import Supervisor
+from treadle.server.single import SingleThreadedServer
+from treadle.server.threaded import ThreadedServer
+
+__all__ = ["make_server", "run_simple"]
+
+
+def make_server(
+    host: str,
+    port: int,
+    app: WSGIApplication,
+    threaded: bool = False,
+    processes: int = 1,
+    request_handler: type[WSGIRequestHandler] | None = None,
+    passthrough_errors: bool = False,
+    ssl_context: SSLContextArg | None = None,
+    fd: int | None = None,
+    **options: Any,
+) -> BaseServer | Supervisor:
+    """Bind ``host:port`` (port 0: a free port) and return a server ready to ``serve_forever()``.
+
+    ``threaded=True`` runs requests on a bounded thread pool; ``processes=N``
+    forks N workers, each threaded when ``threads=`` is above 1. ``options``
+    are :class:`ServerConfig` fields (``threads``, ``backlog``, timeouts,
+    ``limits``...). ``host`` may be ``"unix:/path"``.
+    """
+    if threaded and processes > 1:
+        raise ValueError(
+            "threaded=True cannot be combined with processes > 1; for threaded worker "
+            "processes pass processes=N with threads=T")
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise ValueError(f"processes must be an integer of at least 1, got {processes!r}")
+    config = ServerConfig.from_options(options)
+    context = load_ssl_context(ssl_context)
+    listener = create_listener(host, port, backlog=config.backlog, fd=fd)
+    path = unix_path(host) if fd is None else None
+    if processes > 1:
+        engine: type[BaseServer] = (
+            ThreadedServer if options.get("threads", 1) > 1 else SingleThreadedServer)
+        server: BaseServer | Supervisor = Supervisor(
+            listener, app, workers=processes, engine=engine, config=config,
+            request_handler=request_handler, ssl_context=context,
+            passthrough_errors=passthrough_errors)
+    else:
+        engine = ThreadedServer if threaded else SingleThreadedServer
+        server = engine(listener, app, config=config, request_handler=request_handler,
+                        ssl_context=context, passthrough_errors=passthrough_errors)
+    server.unix_path = path
+    return server
+
+
+def run_simple(
+    hostname: str,
+    port: int,
+    application: WSGIApplication,
+    use_reloader: bool = False,
+    use_debugger: bool = False,
+    use_evalex: bool = True,
+    extra_files: Iterable[str] | None = None,
+    exclude_patterns: Iterable[str] | None = None,
+    reloader_interval: int = 1,
+    reloader_type: str = "auto",
+    threaded: bool = False,
+    processes: int = 1,
+    request_handler: type[WSGIRequestHandler] | None = None,
+    static_files: dict[str, str | tuple[str, str]] | None = None,
+    passthrough_errors: bool = False,
+    ssl_context: SSLContextArg | None = None,
+    **options: Any,
+) -> None:
+    """Serve ``application`` until Ctrl+C or SIGTERM, logging where it listens.
+
+    The arguments are Werkzeug's; ``options`` are :class:`ServerConfig` fields
+    plus ``fd`` (an inherited listening socket).
+    """
+    if not isinstance(port, int) or isinstance(port, bool):
+        raise TypeError(f"port must be an integer, got {port!r}")
+    if use_reloader:
+        _not_yet("use_reloader=True", "the reloader")
+    if use_debugger:
+        _not_yet("use_debugger=True", "the interactive debugger")
+    if static_files:
+        from treadle.middleware.static import SharedDataMiddleware
+
+        application = SharedDataMiddleware(application, static_files)
+    fd = options.pop("fd", None)
+    server = make_server(hostname, port, application, threaded, processes, request_handler,
+                         passthrough_errors, ssl_context, fd=fd, **options)
+    _enable_logging()
+    for line in startup_lines(server, hostname):
+        logger.info("%s", line)
+    logger.info("Press CTRL+C to quit")
+    try:
+        if isinstance(server, Supervisor) or threading.current_thread() is not (
+                threading.main_thread()):
+            server.serve_forever()
+        else:
+            _serve_until_signal(server)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _not_yet(option: str, feature: str) -> None:
+    """The development tools are wired in a later issue; say so plainly."""
+    raise NotImplementedError(
+        f"{option}: {feature} arrives in issue #4 and is not available yet; "
+        "run without it for now")
+
+
+def _serve_until_signal(server: BaseServer) -> None:
+    """Serve, stopping gracefully on SIGTERM (the handler only records it)."""
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: server.request_stop())
+    try:
+        server.serve_forever()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _enable_logging() -> None:
+    """Show INFO lines on stderr unless the application configured logging itself."""
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not logger.hasHandlers():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+
+
+def startup_lines(server: BaseServer | Supervisor, hostname: str) -> list[str]:
+    """Where the server listens, as `` * Running on ...`` lines (all addresses for 0.0.0.0)."""
+    if server.port == 0 and unix_path(hostname) is not None:
+        return [f" * Running on {hostname}"]
+    scheme = "https" if server.ssl_context is not None else "http"
+    port = server.port
+    host = server.host
+    lines = []
+    if host in ("0.0.0.0", "::"):
+        lines.append(f" * Running on all addresses ({host})")
+        for address in _local_addresses(socket.AF_INET if host == "0.0.0.0" else socket.AF_INET6):
+            lines.append(f" * Running on {scheme}://{_bracket(address)}:{port}")
+    else:
+        lines.append(f" * Running on {scheme}://{_bracket(host)}:{port}")
+    if isinstance(server, Supervisor):
+        kind = "threaded" if server.engine is ThreadedServer else "single-threaded"
+        lines.append(f" * {server.workers} {kind} worker processes")
+    elif isinstance(server, ThreadedServer):
+        lines.append(f" * Up to {server.config.threads} worker threads")
+    return lines
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _local_addresses(family: socket.AddressFamily) -> list[str]:
+    """Loopback first, then this host's addresses as the resolver knows them (no traffic)."""
+    addresses = ["127.0.0.1" if family == socket.AF_INET else "::1"]
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, family, socket.SOCK_STREAM)
+    except OSError:
+        return addresses
+    for info in infos:
+        address = str(info[4][0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
