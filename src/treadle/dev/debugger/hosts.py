@@ -39,13 +39,15 @@ def host_is_trusted(header: str | None, trusted_hosts: Iterable[str] = ()) -> bo
     if not header:
         return False
     host = split_host(header)
-    if not host or is_local(host):
-        return bool(host)
+    if not host:
+        return False
+    if is_local(host):
+        return True
     for entry in trusted_hosts:
-        entry = split_host(entry) if not entry.startswith(".") else entry.lower()
         if entry.startswith("."):
-            if host == entry[1:] or host.endswith(entry):
+            suffix = entry.lower().rstrip(".")
+            if host == suffix[1:] or host.endswith(suffix):
                 return True
-        elif host == entry:
+        elif host == split_host(entry):
             return True
     return False
