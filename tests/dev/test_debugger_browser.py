@@ -7,11 +7,8 @@ browsers: Playwright drives /usr/bin/chromium).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -27,15 +24,6 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def checkout(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     basket = {"apples": 3, "pears": 2}
     payload = '{"coupon": "SPRING",}'
@@ -47,23 +35,10 @@ def checkout(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
 
 
 @pytest.fixture
-def base_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def base_url(monkeypatch: pytest.MonkeyPatch, serve: Callable[..., Any]) -> str:
     monkeypatch.setenv("TREADLE_DEBUG_PIN", PIN)
-    debugged = DebuggedApplication(checkout, evalex=True, pin_logging=False)
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        environ["wsgi.errors"] = type("Sink", (), {"write": lambda s, t: None, "flush": lambda s: None})()
-        return debugged(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
+    app = DebuggedApplication(checkout, evalex=True, pin_logging=False)
+    return str(serve(app, threaded=True).url)
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
@@ -19,43 +16,16 @@ PIN = "314-159-265"
 TIMEOUT = 5
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serving(app: Callable[..., Any]) -> Iterator[int]:
-    """Serve `app` on a free loopback port in a thread; yield the port; always stop."""
-    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        thread.join(TIMEOUT)
-        server.server_close()
-
-
 def broken_view(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     inventory = {"bolts": 12}
     return [str(inventory["nuts"]).encode()]
 
 
 @pytest.fixture
-def port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+def port(monkeypatch: pytest.MonkeyPatch, serve: Callable[..., Any]) -> int:
     monkeypatch.setenv("TREADLE_DEBUG_PIN", PIN)
     app = DebuggedApplication(broken_view, evalex=True, pin_logging=False)
-    app_errors: list[str] = []
-
-    def quiet(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        # wsgiref's errors stream is stderr; keep the tracebacks out of the test output.
-        environ["wsgi.errors"] = type("Sink", (), {"write": app_errors.append, "flush": lambda s: None})()
-        return app(environ, start_response)
-
-    with serving(quiet) as port:
-        yield port
+    return int(serve(app, threaded=True).port)
 
 
 def fetch(port: int, target: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
@@ -112,3 +82,22 @@ def test_console_command_from_other_host_name_is_refused(port: int) -> None:
     query = urlencode({"__debugger__": "yes", "cmd": "pinauth", "pin": PIN, "s": secret})
     status, _, body = fetch(port, "/?" + query, {"Host": "rebound.example"})
     assert status == 403 and "rebound.example" in body
+
+
+def test_exception_after_body_started_cuts_the_response(serve: Callable[..., Any]) -> None:
+    def streaming(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"first part "
+        raise RuntimeError("mid-stream")
+
+    srv = serve(DebuggedApplication(streaming, pin_logging=False), threaded=True)
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", "/", headers={"Accept": "text/html"})
+        response = conn.getresponse()
+        assert response.status == 200
+        with pytest.raises(http.client.IncompleteRead) as info:
+            response.read()
+        assert info.value.partial == b"first part "
+    finally:
+        conn.close()
