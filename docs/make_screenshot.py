@@ -11,13 +11,12 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from playwright.sync_api import sync_playwright
 
 from treadle.dev.debugger import DebuggedApplication
+from treadle.serving import make_server
 
 PIN = "123-456-789"
 OUT = Path(__file__).resolve().parent / "debugger.png"
@@ -25,15 +24,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-
-
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 def checkout(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
@@ -48,13 +38,8 @@ def checkout(environ: dict[str, Any], start_response: Callable[..., Any]) -> lis
 
 def main() -> None:
     os.environ["TREADLE_DEBUG_PIN"] = PIN
-    debugged = DebuggedApplication(checkout, evalex=True, pin_logging=False)
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        environ["wsgi.errors"] = open(os.devnull, "w")  # noqa: SIM115 - lives for one request
-        return debugged(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=QuietHandler)
+    app = DebuggedApplication(checkout, evalex=True, pin_logging=False)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -62,7 +47,7 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1100, "height": 800}, device_scale_factor=1)
             page.set_default_timeout(10_000)
-            page.goto(f"http://127.0.0.1:{server.server_port}/checkout")
+            page.goto(f"http://127.0.0.1:{server.port}/checkout")
             frame = page.locator(".frame", has=page.locator("code.function", has_text="checkout")).last
             frame.locator(".console-toggle").click()
             page.locator(".pin-dialog input[name=pin]").fill(PIN)
@@ -77,6 +62,7 @@ def main() -> None:
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(5)
     print(f"wrote {OUT}")
 
 
