@@ -659,8 +659,7 @@ class Response:
 
     def iter_encoded(self) -> Iterator[bytes]:
         """The body's chunks, str ones encoded."""
-        for chunk in self.response:
-            yield chunk.encode(self.charset) if isinstance(chunk, str) else chunk
+        return _encoded(self.response, self.charset)
 
     def _ensure_sequence(self) -> None:
         if self.is_sequence:
@@ -969,7 +968,11 @@ class Response:
         if self.is_sequence:
             self.response = [self.get_data()[start:stop]]
         else:
-            self.response = _slice_chunks(self.iter_encoded(), start, stop - start)
+            source = self.response
+            close = getattr(source, "close", None)
+            if close is not None:
+                self.call_on_close(close)
+            self.response = _slice_chunks(_encoded(source, self.charset), start, stop - start)
         self.headers.set("Content-Length", str(stop - start))
         self.headers.set("Content-Range", f"bytes {start}-{stop - 1}/{complete_length}")
         self.status_code = 206
@@ -1073,6 +1076,11 @@ class Response:
     ) -> Response:
         """Run a WSGI app and wrap what it returns; ``buffered`` reads the body right away."""
         return cls(*_run_wsgi_app(app, environ, buffered))
+
+
+def _encoded(chunks: Iterable[bytes | str], charset: str) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk.encode(charset) if isinstance(chunk, str) else chunk
 
 
 def _slice_chunks(chunks: Iterable[bytes], start: int, length: int) -> Iterator[bytes]:

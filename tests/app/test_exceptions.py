@@ -169,3 +169,35 @@ def test_abort_with_a_response_object_wraps_it() -> None:
     with pytest.raises(exc.HTTPException) as info:
         exc.abort(sentinel)  # type: ignore[arg-type]
     assert info.value.response is sentinel
+
+
+def test_get_response_is_an_html_response_with_the_status() -> None:
+    response = exc.NotFound().get_response()
+    assert response.status_code == 404
+    assert response.status == "404 NOT FOUND"
+    assert response.content_type == "text/html; charset=utf-8"
+    assert b"<h1>Not Found</h1>" in response.get_data()
+
+
+def test_get_response_carries_extra_headers() -> None:
+    response = exc.MethodNotAllowed(["GET"]).get_response()
+    assert response.headers["Allow"] == "GET"
+
+
+def test_get_response_returns_the_given_response() -> None:
+    from treadle.wrappers import Response
+
+    custom = Response("custom", 418)
+    assert exc.HTTPException(response=custom).get_response() is custom
+
+
+def test_exception_is_a_wsgi_app() -> None:
+    seen: list[str] = []
+    body = exc.Forbidden()({"REQUEST_METHOD": "GET"}, lambda status, headers: seen.append(status))
+    assert seen == ["403 FORBIDDEN"]
+    assert b"Forbidden" in b"".join(body)
+
+
+def test_retry_after_reaches_the_response() -> None:
+    response = exc.ServiceUnavailable(retry_after=120).get_response()
+    assert response.headers["Retry-After"] == "120"
