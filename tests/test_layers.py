@@ -17,6 +17,11 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                "treadle.dev", "treadle.blueprints", "treadle.templating"),
 }
 
+# Sanctioned reaches upward: run_simple switches the dev tools on, importing them lazily.
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "server/serving.py": ("treadle.dev.debugger", "treadle.dev.reloader"),
+}
+
 
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -33,7 +38,8 @@ def _imports(path: Path) -> set[str]:
 def test_layer_imports_only_layers_below(layer: str) -> None:
     offenders = []
     for path in sorted((SRC / layer).rglob("*.py")):
-        for name in _imports(path):
+        allowed = ALLOWED.get(path.relative_to(SRC).as_posix(), ())
+        for name in _imports(path) - set(allowed):
             if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[layer]):
                 offenders.append(f"{path.relative_to(SRC)} imports {name}")
     assert not offenders, "\n".join(offenders)

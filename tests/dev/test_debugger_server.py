@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -101,3 +107,41 @@ def test_exception_after_body_started_cuts_the_response(serve: Callable[..., Any
         assert info.value.partial == b"first part "
     finally:
         conn.close()
+
+
+RUN_SIMPLE_SCRIPT = """
+from treadle.serving import run_simple
+
+def app(environ, start_response):
+    token = "visible-in-frame"
+    raise LookupError(token)
+
+run_simple("127.0.0.1", 0, app, use_debugger=True, use_evalex=True)
+"""
+
+
+def _lines(stream: Any, into: queue.Queue[str]) -> None:
+    for line in stream:
+        into.put(line)
+
+
+def test_run_simple_use_debugger_prints_pin_and_serves_consoles() -> None:
+    env = {**os.environ, "TREADLE_DEBUG_PIN": PIN}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUN_SIMPLE_SCRIPT], stderr=subprocess.PIPE, text=True, env=env
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=_lines, args=(proc.stderr, lines), daemon=True)
+    reader.start()
+    try:
+        seen: list[str] = []
+        while not any("Running on" in line for line in seen):
+            seen.append(lines.get(timeout=TIMEOUT * 2))
+        assert f" * Debugger PIN: {PIN}\n" in seen
+        port = int(re.findall(r"http://127\.0\.0\.1:(\d+)", "".join(seen))[0])
+        status, _, page = fetch(port, "/", {"Accept": "text/html"})
+        assert status == 500 and "LookupError" in page and "console-toggle" in page
+    finally:
+        proc.terminate()
+        proc.wait(TIMEOUT)
+        reader.join(TIMEOUT)

@@ -99,7 +99,12 @@ def run_simple(
     if use_reloader:
         _not_yet("use_reloader=True", "the reloader")
     if use_debugger:
-        _not_yet("use_debugger=True", "the interactive debugger")
+        # Dev only, imported when asked for; the one place the server layer reaches up to dev/.
+        from treadle.dev.debugger import DebuggedApplication
+
+        named = hostname not in ("", "0.0.0.0", "::") and unix_path(hostname) is None
+        application = DebuggedApplication(application, evalex=use_evalex, processes=processes,
+                                          trusted_hosts=[hostname] if named else None)
     if static_files:
         from treadle.middleware.static import SharedDataMiddleware
 
