@@ -240,6 +240,15 @@ def test_exception_chain_is_shown_with_python_sentence() -> None:
     assert [main.index(text) for text in order] == sorted(main.index(text) for text in order)
 
 
+def test_exception_group_members_are_shown() -> None:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        raise ExceptionGroup("batch", [OSError("disk"), TimeoutError("net")])
+
+    page = call(debugged(app)).text
+    members = page[page.index('<pre class="sub-exceptions">') :]
+    assert "OSError: disk" in members and "TimeoutError: net" in members
+
+
 def test_middleware_frame_is_hidden_from_traceback() -> None:
     page = call(debugged()).text
     assert "_run_app" not in page

@@ -154,3 +154,13 @@ def test_exception_with_broken_str_still_renders() -> None:
     tb = Traceback.from_exception(caught(fail))
     assert tb.links[0].message == "<exception str() failed>"
     assert "Broken" in tb.text
+
+
+def test_exception_group_members_are_in_the_text() -> None:
+    def fail() -> None:
+        raise ExceptionGroup("two failed", [KeyError("first"), ValueError("second")])
+
+    link = Traceback.from_exception(caught(fail)).links[-1]
+    assert "ExceptionGroup: two failed (2 sub-exceptions)" in link.text
+    assert "+---- 1 ----\n| KeyError: 'first'" in link.text
+    assert "+---- 2 ----\n| ValueError: second" in link.text

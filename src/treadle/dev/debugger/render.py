@@ -170,6 +170,8 @@ def render_traceback_page(tb: Traceback, state: PageState, request_line: str = "
         parts.append('<h3 class="tb-head">Traceback <small>(most recent call last)</small></h3>\n')
         parts.append(_frames(link.frames, state.console))
         parts.append(_exception_heading(link.type_name, link.message, "p"))
+        if link.sub_exceptions_text:
+            parts.append(f'<pre class="sub-exceptions">{escape(link.sub_exceptions_text)}</pre>\n')
         parts.append("</section>\n")
         if link.relation is not None:
             parts.append(f'<p class="chain">{escape(CHAIN_SENTENCES[link.relation])}</p>\n')

@@ -99,11 +99,22 @@ class ChainLink:
             return "<exception str() failed>"
 
     @property
+    def sub_exceptions_text(self) -> str:
+        """An exception group's members, as Python prints them ("" for other exceptions)."""
+        if not isinstance(self.exception, BaseExceptionGroup):
+            return ""
+        parts = []
+        for number, member in enumerate(self.exception.exceptions, 1):
+            lines = "".join(traceback.format_exception(member)).splitlines(keepends=True)
+            parts.append(f"+---- {number} ----\n" + "".join("| " + line for line in lines))
+        return "".join(parts)
+
+    @property
     def text(self) -> str:
         head = "Traceback (most recent call last):\n" if self.summaries else ""
         body = "".join(self.summaries.format())
         tail = "".join(traceback.format_exception_only(type(self.exception), self.exception))
-        return head + body + tail
+        return head + body + tail + self.sub_exceptions_text
 
 
 @dataclass(eq=False)
