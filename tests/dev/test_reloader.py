@@ -8,6 +8,7 @@ its whole process group is killed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -64,12 +65,39 @@ run_with_reloader(serve, bind, {options})
 """
 
 
+# The same app served by treadle's own server through run_simple.
+RUN_SIMPLE_SCRIPT = """\
+import os
+from treadle.serving import run_simple
+import appmod
+
+def app(environ, start_response):
+    body = f"{{appmod.MESSAGE}} pid={{os.getpid()}}".encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+if __name__ == "__main__":
+    run_simple("127.0.0.1", 0, app, use_reloader=True, reloader_interval=0.1, {options})
+"""
+RUNNING_ON = r"Running on http://127\.0\.0\.1:(\d+)"
+
+
 def write_module(path: Path, text: str) -> None:
     """Write ``text`` and push the mtime forward, so the edit never hides in one clock tick."""
     before = path.stat().st_mtime_ns if path.exists() else time.time_ns()
     path.write_text(text, encoding="utf-8")
     bumped = max(before, path.stat().st_mtime_ns) + 2_000_000_000
     os.utime(path, ns=(bumped, bumped))
+
+
+def process_running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan waits for whoever adopted it to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def http_get(port: int, timeout: float = 5.0) -> str:
@@ -155,10 +183,8 @@ class ReloaderRun:
             code = None
         finally:
             # Whatever the watcher left behind (a child, workers) goes with the group.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(timeout=DEADLINE)
             self._reader.join(timeout=DEADLINE)
         return code
@@ -272,8 +298,7 @@ def test_sigterm_stops_the_child_and_the_watcher_exits_0(start, project: Path) -
     run = start("reloader_type='stat', interval=0.1")
     child_pid = int(run.wait_for_body("v1").split("pid=")[1])
     assert run.stop() == 0
-    with pytest.raises(ProcessLookupError):
-        os.kill(child_pid, 0)
+    assert not process_running(child_pid)
 
 
 def test_sigint_stops_the_watcher_with_status_0(start, project: Path) -> None:
@@ -304,6 +329,41 @@ def test_a_single_extra_file_string_is_rejected_with_a_hint() -> None:
 def test_auto_resolves_to_watchdog_when_it_is_installed() -> None:
     pytest.importorskip("watchdog")
     assert ReloaderSettings.build(reloader_type="auto").reloader_type == "watchdog"
+
+
+# Through run_simple and treadle's server
+
+
+@pytest.mark.parametrize("options", [
+    "reloader_type='stat'",
+    "reloader_type='watchdog', threaded=True",
+])
+def test_run_simple_serves_an_edit_after_the_reload(start, project: Path, options: str) -> None:
+    run = start("", script=RUN_SIMPLE_SCRIPT.format(options=options), port_pattern=RUNNING_ON)
+    run.wait_for_body("v1")
+    write_module(project / "appmod.py", 'MESSAGE = "v2"\n')
+    run.wait_for_body("v2")
+    assert run.stop() == 0
+
+
+def test_run_simple_with_processes_replaces_every_worker(start, project: Path) -> None:
+    run = start("", script=RUN_SIMPLE_SCRIPT.format(options="processes=2"),
+                port_pattern=RUNNING_ON)
+    old_pids = {run.wait_for_body("v1").split("pid=")[1] for _ in range(4)}
+    write_module(project / "appmod.py", 'MESSAGE = "v2"\n')
+    run.wait_for_body("v2")
+    bodies = [http_get(run.port) for _ in range(20)]
+    assert all(body.startswith("v2") for body in bodies), bodies
+    assert not [pid for pid in old_pids if process_running(int(pid))]
+    assert run.stop() == 0
+
+
+def test_run_simple_rejects_an_unknown_reloader_type_before_binding() -> None:
+    from treadle.serving import run_simple
+
+    with pytest.raises(ValueError, match="valid types are 'auto', 'stat', 'watchdog'"):
+        run_simple("127.0.0.1", 0, lambda environ, start_response: [], use_reloader=True,
+                   reloader_type="polling")
 
 
 # Which files are watched

@@ -97,7 +97,22 @@ def run_simple(
     if not isinstance(port, int) or isinstance(port, bool):
         raise TypeError(f"port must be an integer, got {port!r}")
     if use_reloader:
-        _not_yet("use_reloader=True", "the reloader")
+        # The watcher binds once and re-runs this program; each child serves on that fd.
+        from treadle.dev.reloader import run_with_reloader
+
+        def serve(fd: int) -> None:
+            run_simple(hostname, port, application, False, use_debugger, use_evalex,
+                       threaded=threaded, processes=processes, request_handler=request_handler,
+                       static_files=static_files, passthrough_errors=passthrough_errors,
+                       ssl_context=ssl_context, **{**options, "fd": fd})
+
+        own_fd = options.pop("fd", None)
+        backlog = ServerConfig.from_options(options).backlog
+        run_with_reloader(
+            serve, lambda: create_listener(hostname, port, backlog=backlog, fd=own_fd),
+            extra_files=extra_files, exclude_patterns=exclude_patterns,
+            interval=reloader_interval, reloader_type=reloader_type)
+        return
     if use_debugger:
         # Dev only, imported when asked for; the one place the server layer reaches up to dev/.
         from treadle.dev.debugger import DebuggedApplication

@@ -21,6 +21,7 @@ from treadle.dev.reloader.channel import encode_paths, read_stamps
 from treadle.dev.reloader.console import flush_output, log
 from treadle.dev.reloader.detectors import Detector, make_detector
 from treadle.dev.reloader.files import FileFilter, ModuleScanner, forget_bytecode
+from treadle.dev.reloader.forks import ForkGuard
 from treadle.dev.reloader.settings import (
     ENV_CHANNEL_FD,
     ENV_SERVER_FD,
@@ -61,18 +62,20 @@ def serve_in_child(serve: Callable[[int], None], settings: ReloaderSettings) -> 
     detector = make_detector(settings.reloader_type, file_filter, baseline)
     detector.watch((p for p in settings.extra_files if not file_filter.is_excluded(p)),
                    dirs=False)
+    guard = ForkGuard()
+    guard.install()
     watcher = threading.Thread(
         target=_watch_forever,
-        args=(ModuleScanner(file_filter), detector, channel, settings.interval),
+        args=(ModuleScanner(file_filter), detector, channel, settings.interval, guard.busy),
         name="treadle-reloader", daemon=True)
     watcher.start()
     serve(server_fd)
 
 
 def _watch_forever(scanner: ModuleScanner, detector: Detector, channel: socket.socket,
-                   interval: float) -> None:
+                   interval: float, busy: threading.Lock) -> None:
     try:
-        _watch(scanner, detector, channel, interval)
+        _watch(scanner, detector, channel, interval, busy)
     except OSError as exc:
         log(f" * Lost the reloader's watcher process ({exc}); stopping", logging.WARNING)
         _exit(1)
@@ -83,17 +86,18 @@ def _watch_forever(scanner: ModuleScanner, detector: Detector, channel: socket.s
 
 
 def _watch(scanner: ModuleScanner, detector: Detector, channel: socket.socket,
-           interval: float) -> None:
+           interval: float, busy: threading.Lock) -> None:
     with selectors.DefaultSelector() as selector:
         selector.register(channel, selectors.EVENT_READ)
         if detector.fileno() >= 0:
             selector.register(detector.fileno(), selectors.EVENT_READ)
         while True:
-            new = scanner.scan()
-            if new:
-                channel.sendall(encode_paths(new))
-                detector.watch(new)
-            changed = detector.poll()
+            with busy:  # no fork while this thread may hold a lock
+                new = scanner.scan()
+                if new:
+                    channel.sendall(encode_paths(new))
+                    detector.watch(new)
+                changed = detector.poll()
             if changed is not None:
                 log(f" * Detected change in {changed!r}, reloading")
                 forget_bytecode(changed)

@@ -71,7 +71,6 @@ class _Signals:
 
     def __init__(self) -> None:
         self.stop_requests = 0
-        self.stop_signal = signal.SIGTERM
         self._wake_r, self._wake_w = os.pipe()
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
@@ -98,7 +97,6 @@ class _Signals:
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_requests += 1
-        self.stop_signal = signal.Signals(signum)
 
     def _on_child(self, signum: int, frame: FrameType | None) -> None:
         pass  # the wakeup fd already woke the loop
@@ -231,10 +229,14 @@ def _receive(channel: socket.socket, reader: RecordReader, known: dict[str, None
 
 
 def _stop_child(child: subprocess.Popen[bytes], signals: _Signals) -> None:
-    """Pass the stop signal on; kill after STOP_TIMEOUT or a second request."""
+    """SIGTERM the child; kill it after STOP_TIMEOUT or a second stop request.
+
+    SIGTERM even for Ctrl+C: the child usually got that SIGINT from the
+    terminal already, and the server treats a repeated SIGTERM as the same request.
+    """
     requests = signals.stop_requests
     with contextlib.suppress(ProcessLookupError):
-        child.send_signal(signals.stop_signal)
+        child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
     while child.poll() is None:
         remaining = deadline - time.monotonic()
