@@ -81,6 +81,7 @@ class Client:
             return True
 
     def close(self) -> None:
+        self._file._file.close()
         self.sock.close()
 
     def __enter__(self) -> Client:

@@ -305,6 +305,7 @@ class WSGIRequestHandler:
         server = self.server
         headers: list[tuple[bytes, bytes]] = []
         has_length = has_date = has_server = False
+        declared = None
         for name, value in self._headers:
             try:
                 item = (name.encode("latin-1"), value.encode("latin-1"))
@@ -314,7 +315,10 @@ class WSGIRequestHandler:
                     "(e.g. RFC 8187 or percent-encoding) before start_response()") from None
             headers.append(item)
             lower = name.lower()
-            if lower == "content-length" or lower == "transfer-encoding":
+            if lower == "content-length":
+                has_length = True
+                declared = value
+            elif lower == "transfer-encoding":
                 has_length = True
             elif lower == "date":
                 has_date = True
@@ -325,8 +329,14 @@ class WSGIRequestHandler:
         if not has_date:
             headers.append((b"Date", http_date()))
         code = self._code
-        if end and not has_length and code >= 200 and code != 204 and code != 304:
-            headers.append((b"Content-Length", str(len(body)).encode("ascii")))
+        if end and code >= 200 and code != 204 and code != 304:
+            if not has_length:
+                headers.append((b"Content-Length", str(len(body)).encode("ascii")))
+            elif (declared is not None and declared.strip() != str(len(body))
+                    and self.head is not None and self.head.method != "HEAD"):
+                # Caught before the head is framed, so the client still gets a clean 500.
+                raise ValueError(f"the response declares Content-Length {declared} but its "
+                                 f"body has {len(body)} bytes; fix the header or the body")
         channel = self.channel
         if (server.stopping or channel.requests >= server.config.max_keepalive_requests
                 or (channel.body_pending and self.head is not None
