@@ -36,7 +36,7 @@ WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
 #: Environ key of a callable the app may call with a context manager (e.g. its request
 #: context); each is re-entered around every console command run in that request's frames.
-PRESERVE_CONTEXT_KEY = "treadle.debug.preserve_context"
+PRESERVE_CONTEXT_KEY = "treadle.preserve_context"
 
 #: Files the page loads, and their types.
 STATIC_FILES = {
