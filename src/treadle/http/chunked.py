@@ -31,21 +31,38 @@ _MAX_SIZE_DIGITS: Final = 16
 class ChunkedDecoder:
     """De-chunks one request body from the front of a connection's buffer."""
 
-    __slots__ = ("_limits", "_received", "_remaining", "_state")
+    __slots__ = ("_error", "_limits", "_received", "_remaining", "_state")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._state = _SIZE
         self._remaining = 0
         self._received = 0
+        self._error: RemoteProtocolError | None = None
 
     def _to(self, state: str) -> None:
         assert state in _NEXT[self._state], (self._state, state)
         self._state = state
 
     def read(self, buf: bytearray, max_body: int | None) -> Data | EndOfMessage | None:
-        """Consume what ``buf`` holds; return all data found so far, the end, or None."""
+        """Consume what ``buf`` holds; return all data found so far, the end, or None.
+
+        An error found after some data is raised on the next call, so the body
+        read before the error is the same however the bytes were split.
+        """
+        if self._error is not None:
+            raise self._error
         pieces: list[bytes] = []
+        try:
+            return self._read(buf, max_body, pieces)
+        except RemoteProtocolError as exc:
+            if not pieces:
+                raise
+            self._error = exc
+            return Data(b"".join(pieces))
+
+    def _read(self, buf: bytearray, max_body: int | None,
+              pieces: list[bytes]) -> Data | EndOfMessage | None:
         while True:
             state = self._state
             if state is _DATA:
@@ -129,7 +146,7 @@ class ChunkedDecoder:
         if end < 0:
             if buf[0] == 0x0A or b"\n\n" in buf:
                 raise RemoteProtocolError("bare LF in trailers; lines must end with CRLF")
-            if len(buf) > limits.max_trailers_size:
+            if len(buf) > limits.max_trailers_size + 1:  # the complete block is longer still
                 raise RemoteProtocolError("trailers too large", 431)
             return None
         end += 3
