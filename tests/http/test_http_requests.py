@@ -225,6 +225,7 @@ def test_set_max_body_can_tighten_the_limit_for_a_chunked_body() -> None:
                       b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n")
     assert isinstance(conn.next_event(), Request)
     conn.set_max_body(8)
+    assert conn.next_event() == Data(b"hello")  # what came before the limit, then the error
     with pytest.raises(RemoteProtocolError) as info:
         conn.next_event()
     assert info.value.status == 413
