@@ -625,7 +625,7 @@ class Response:
 
     # --- body -------------------------------------------------------------------------
 
-    def set_data(self, value: bytes | str) -> None:
+    def set_data(self, value: bytes | bytearray | str) -> None:
         """Replace the body; str is encoded as UTF-8 and Content-Length follows."""
         value = value.encode(self.charset) if isinstance(value, str) else bytes(value)
         self.response = [value]
