@@ -100,4 +100,5 @@ class ThreadedServer(BaseServer):
         self._hand_back(ch, keep)
 
     def _finish(self) -> None:
-        self.pool.stop(timeout=1.0)
+        # The graceful period is over: threads still in the app are abandoned (daemons).
+        self.pool.stop(timeout=0.2)
