@@ -38,6 +38,7 @@ __all__ = [
 
 WORKER_BOOT_ERROR = 3  # a worker's exit code when it could not start serving
 _POLL = 1.0  # longest wait between looks at the workers, signals or not
+_POLL_STOPPING = 0.1  # without SIGCHLD (not the main thread) exits are noticed by polling
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,8 @@ def decide(state: SupervisorState, now: float) -> Decision:
         return Terminate(tuple(sorted(state.alive)))
     if now >= state.stop_deadline and not state.killed:
         return Kill(tuple(sorted(state.alive)))
-    return Wait(_POLL if state.killed else min(_POLL, max(0.0, state.stop_deadline - now)))
+    return Wait(_POLL_STOPPING if state.killed
+                else min(_POLL_STOPPING, max(0.0, state.stop_deadline - now)))
 
 
 class Supervisor:
@@ -252,6 +254,7 @@ class Supervisor:
         except InterruptedError:
             ready = []
         now = time.monotonic()
+        exiting: list[int] = []
         for fd in ready:
             if fd == self._wake_r:
                 self._read_signals()
@@ -265,10 +268,17 @@ class Supervisor:
                 pid = self._beats[fd]
                 if data:
                     self.last_beat[pid] = now
-                else:  # the worker is gone; reaping below confirms it
+                else:  # the worker is exiting: its pipe closes just before it can be reaped
                     del self._beats[fd]
                     os.close(fd)
+                    exiting.append(pid)
         self._reap(block=False)
+        deadline = now + 0.5
+        while exiting and time.monotonic() < deadline:
+            exiting = [pid for pid in exiting if pid in self.state.alive]
+            if exiting:
+                time.sleep(0.002)
+                self._reap(block=False)
 
     def _read_signals(self) -> None:
         try:
