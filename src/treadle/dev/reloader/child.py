@@ -20,7 +20,7 @@ from typing import NoReturn
 from treadle.dev.reloader.channel import encode_paths, read_stamps
 from treadle.dev.reloader.console import flush_output, log
 from treadle.dev.reloader.detectors import Detector, make_detector
-from treadle.dev.reloader.files import FileFilter, ModuleScanner, forget_bytecode
+from treadle.dev.reloader.files import FileFilter, ModuleScanner, Stamp, forget_bytecode
 from treadle.dev.reloader.forks import ForkGuard
 from treadle.dev.reloader.settings import (
     ENV_CHANNEL_FD,
@@ -58,24 +58,27 @@ def serve_in_child(serve: Callable[[int], None], settings: ReloaderSettings) -> 
     server_fd, channel_fd = _inherited_fds()
     channel = socket.socket(fileno=channel_fd)
     baseline = read_stamps(channel, _BASELINE_TIMEOUT)
-    file_filter = FileFilter.for_this_process(settings.exclude_patterns)
-    detector = make_detector(settings.reloader_type, file_filter, baseline)
-    detector.watch((p for p in settings.extra_files if not file_filter.is_excluded(p)),
-                   dirs=False)
     guard = ForkGuard()
     guard.install()
-    watcher = threading.Thread(
-        target=_watch_forever,
-        args=(ModuleScanner(file_filter), detector, channel, settings.interval, guard.busy),
-        name="treadle-reloader", daemon=True)
+    watcher = threading.Thread(target=_watch_forever,
+                               args=(settings, baseline, channel, guard.busy),
+                               name="treadle-reloader", daemon=True)
     watcher.start()
     serve(server_fd)
 
 
-def _watch_forever(scanner: ModuleScanner, detector: Detector, channel: socket.socket,
-                   interval: float, busy: threading.Lock) -> None:
+def _watch_forever(settings: ReloaderSettings, baseline: dict[str, Stamp | None],
+                   channel: socket.socket, busy: threading.Lock) -> None:
     try:
-        _watch(scanner, detector, channel, interval, busy)
+        # Built here rather than before serving: importing watchdog and starting its
+        # observer need not delay the first request, and the baseline still
+        # catches an edit made meanwhile.
+        with busy:
+            file_filter = FileFilter.for_this_process(settings.exclude_patterns)
+            detector = make_detector(settings.reloader_type, file_filter, baseline)
+            detector.watch((p for p in settings.extra_files if not file_filter.is_excluded(p)),
+                           dirs=False)
+        _watch(ModuleScanner(file_filter), detector, channel, settings.interval, busy)
     except OSError as exc:
         log(f" * Lost the reloader's watcher process ({exc}); stopping", logging.WARNING)
         _exit(1)
@@ -98,10 +101,10 @@ def _watch(scanner: ModuleScanner, detector: Detector, channel: socket.socket,
                     channel.sendall(encode_paths(new))
                     detector.watch(new)
                 changed = detector.poll()
-            if changed is not None:
-                log(f" * Detected change in {changed!r}, reloading")
-                forget_bytecode(changed)
-                _exit(EXIT_RELOAD)
+                if changed is not None:
+                    log(f" * Detected change in {changed!r}, reloading")
+                    forget_bytecode(changed)
+                    _exit(EXIT_RELOAD)
             for key, _ in selector.select(interval):
                 if key.fileobj is channel and not channel.recv(4096):
                     log(" * The reloader's watcher process is gone; stopping", logging.WARNING)
