@@ -12,14 +12,13 @@ import io
 from collections.abc import Callable
 from tempfile import SpooledTemporaryFile
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState
 
 from treadle.datastructures import FileStorage, Headers, ImmutableMultiDict, MultiDict
 from treadle.exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge
-from treadle.httputil import parse_options_header
+from treadle.httputil import parse_options_header, parse_query_string
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -220,14 +219,11 @@ class FormDataParser:
         if limit is not None and len(body) > limit:
             raise RequestEntityTooLarge()
         try:
-            pairs = parse_qsl(
-                body.decode("utf-8", "replace"),
-                keep_blank_values=True,
-                errors="replace",
-                max_num_fields=self.max_form_parts,
-            )
-        except ValueError as error:  # only max_num_fields raises: the form has too many fields
-            raise RequestEntityTooLarge(f"The form has too many fields. {error}") from None
+            pairs = parse_query_string(body.decode("utf-8", "replace"), self.max_form_parts)
+        except ValueError:
+            raise RequestEntityTooLarge(
+                f"The form has more than {self.max_form_parts} fields."
+            ) from None
         return MultiDict(pairs)
 
     def _parse_multipart(

@@ -17,7 +17,7 @@ from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 from treadle.datastructures import (
     Accept,
@@ -54,6 +54,7 @@ __all__ = [
     "parse_if_range_header",
     "parse_list_header",
     "parse_options_header",
+    "parse_query_string",
     "parse_range_header",
     "quote_etag",
     "quote_header_value",
@@ -684,6 +685,32 @@ def parse_cache_control_header(
 
 
 # --- URLs ------------------------------------------------------------------------------
+
+
+def parse_query_string(query: str, max_fields: int | None = None) -> list[tuple[str, str]]:
+    """``a=1&b=x+y`` -> pairs, percent-decoded as UTF-8 (bad bytes replaced), blanks kept.
+
+    More than ``max_fields`` pairs raises ValueError, before any is decoded.
+    """
+    parts = query.split("&")
+    if (
+        max_fields is not None
+        and len(parts) > max_fields
+        and sum(1 for part in parts if part) > max_fields
+    ):
+        raise ValueError(f"more than {max_fields} fields")
+    pairs = []
+    for part in parts:
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name, errors="replace")
+        if "%" in value or "+" in value:
+            value = unquote_plus(value, errors="replace")
+        pairs.append((name, value))
+    return pairs
+
 
 _URI_SAFE = "/:?#[]@!$&'()*+,;=%~"
 

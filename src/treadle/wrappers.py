@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from io import BytesIO
 from typing import IO, TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote, urljoin
 
 from treadle.datastructures import (
     Accept,
@@ -29,6 +29,7 @@ from treadle.datastructures import (
     Range,
     ResponseCacheControl,
 )
+from treadle.datastructures import _header_value as _header_value
 from treadle.exceptions import (
     BadHost,
     BadRequest,
@@ -53,6 +54,7 @@ from treadle.httputil import (
     parse_etags,
     parse_list_header,
     parse_options_header,
+    parse_query_string,
     parse_range_header,
     quote_etag,
     unquote_etag,
@@ -165,7 +167,10 @@ class Request:
     @cached
     def path(self) -> str:
         """The path below the app's mount point, always starting with ``/``."""
-        return "/" + _wsgi_text(self.environ.get("PATH_INFO", "")).lstrip("/")
+        path: str = self.environ.get("PATH_INFO", "")
+        if path[:1] == "/" and path[1:2] != "/" and path.isascii():
+            return path
+        return "/" + _wsgi_text(path).lstrip("/")
 
     @cached
     def root_path(self) -> str:
@@ -186,8 +191,7 @@ class Request:
         query = self.environ.get("QUERY_STRING")
         if not query:
             return _EMPTY_ARGS
-        pairs = parse_qsl(_wsgi_text(query), keep_blank_values=True, errors="replace")
-        return self.parameter_storage_class(pairs)
+        return self.parameter_storage_class(parse_query_string(_wsgi_text(query)))
 
     @property
     def full_path(self) -> str:
@@ -512,6 +516,19 @@ def _host_is_trusted(host: str, trusted: Iterable[str]) -> bool:
 
 # "200 OK"-style status lines, precomputed: Flask shows reasons upper-cased.
 _STATUS_LINES = {code: f"{code} {reason.upper()}" for code, reason in HTTP_STATUS_CODES.items()}
+_CONTENT_TYPES: dict[tuple[str, str], str] = {}
+
+
+def _content_type(mimetype: str, charset: str) -> str:
+    """``get_content_type`` remembered per (mimetype, charset); the table stays small."""
+    found = _CONTENT_TYPES.get((mimetype, charset))
+    if found is None:
+        found = get_content_type(mimetype, charset)
+        if len(_CONTENT_TYPES) < 256:
+            _CONTENT_TYPES[(mimetype, charset)] = found
+    return found
+
+
 _NO_BODY_HEADERS = frozenset({"content-length", "content-type", "content-range"})
 
 
@@ -561,24 +578,43 @@ class Response:
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        if isinstance(headers, Headers):
-            self.headers = headers
+        if headers is None:
+            self.headers = Headers()
+            has_type = False
         else:
-            self.headers = Headers(headers) if headers else Headers()
+            self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+            has_type = "Content-Type" in self.headers
         if content_type is None:
-            if mimetype is None and "Content-Type" not in self.headers:
+            if mimetype is None and not has_type:
                 mimetype = self.default_mimetype
             if mimetype is not None:
-                content_type = get_content_type(mimetype, self.charset)
+                content_type = _content_type(mimetype, self.charset)
         if content_type is not None:
-            self.headers.set("Content-Type", content_type)
-        self.status = status if status is not None else self.default_status
+            if has_type:
+                self.headers.set("Content-Type", content_type)
+            else:
+                self.headers._list.append(("Content-Type", _header_value(content_type)))
+        if status is None:
+            status = self.default_status
+        if type(status) is int:
+            self._status_code = status
+            self._status = _STATUS_LINES.get(status) or f"{status} UNKNOWN"
+        else:
+            self.status = status
         self.direct_passthrough = direct_passthrough
         self._on_close: list[Callable[[], Any]] = []
         self.response: Iterable[Any]
         if response is None:
             self.response = []
-        elif isinstance(response, str | bytes | bytearray):
+        elif isinstance(response, str):
+            data = response.encode(self.charset)
+            self.response = [data]
+            if self.automatically_set_content_length:
+                if headers is None:
+                    self.headers._list.append(("Content-Length", str(len(data))))
+                else:
+                    self.headers.set("Content-Length", str(len(data)))
+        elif isinstance(response, bytes | bytearray):
             self.set_data(response)
         else:
             self.response = response
@@ -1002,24 +1038,30 @@ class Response:
         """The headers to send, adjusted for the status and request (a copy when changed)."""
         headers = self.headers
         code = self._status_code
-        location = headers.get("Location")
-        no_body = code < 200 or code in (204, 304)
+        location = None
+        has_length = False
+        for name, value in headers._list:
+            lowered = name.lower()
+            if lowered == "content-length":
+                has_length = True
+            elif lowered == "location":
+                location = value
+        no_body = code < 200 or code == 204 or code == 304
         needs_length = (
-            self.automatically_set_content_length
+            not has_length
             and not no_body
+            and self.automatically_set_content_length
             and self.is_sequence
-            and "Content-Length" not in headers
         )
+        if location is not None:
+            fixed = iri_to_uri(location)
+            if self.autocorrect_location_header and "://" not in fixed:
+                fixed = urljoin(Request(environ, populate_request=False).base_url, fixed)
+            location = None if fixed == location else fixed
         if location is None and not no_body and not needs_length:
             return headers
         headers = headers.copy()
         if location is not None:
-            location = iri_to_uri(location)
-            if self.autocorrect_location_header and "://" not in location:
-                request_url = Request(environ, populate_request=False).base_url
-                from urllib.parse import urljoin
-
-                location = urljoin(request_url, location)
             headers.set("Location", location)
         if no_body:
             for name in _NO_BODY_HEADERS:
@@ -1032,29 +1074,31 @@ class Response:
     def get_app_iter(self, environ: WSGIEnvironment) -> Iterable[bytes]:
         """The body iterable for the server: empty for HEAD and body-less statuses."""
         code = self._status_code
-        if environ.get("REQUEST_METHOD") == "HEAD" or code < 200 or code in (204, 304):
+        if code < 200 or code == 204 or code == 304 or environ.get("REQUEST_METHOD") == "HEAD":
             self.close()
             return ()
         response = self.response
         if self.direct_passthrough:
             return response
-        if (
-            type(response) is list
-            and not self._on_close
-            and all(type(chunk) is bytes for chunk in response)
-        ):
-            return response
+        if type(response) is list and not self._on_close:
+            if len(response) == 1:
+                if type(response[0]) is bytes:
+                    return response
+            elif all(type(chunk) is bytes for chunk in response):
+                return response
         return _ClosingIterator(self.iter_encoded(), self.close)
 
     def get_wsgi_response(
         self, environ: WSGIEnvironment
     ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
+        """(body, status, headers) for the server, without calling start_response."""
         headers = self.get_wsgi_headers(environ)
         return self.get_app_iter(environ), self._status, headers.to_wsgi_list()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        app_iter, status, headers = self.get_wsgi_response(environ)
-        start_response(status, headers)
+        headers = self.get_wsgi_headers(environ)
+        app_iter = self.get_app_iter(environ)
+        start_response(self._status, headers.to_wsgi_list())
         return app_iter
 
     @classmethod

@@ -28,6 +28,7 @@ from treadle.httputil import (
     parse_if_range_header,
     parse_list_header,
     parse_options_header,
+    parse_query_string,
     parse_range_header,
     quote_etag,
     quote_header_value,
@@ -466,3 +467,24 @@ def test_iri_to_uri_leaves_ascii_urls_alone() -> None:
 
 def test_iri_to_uri_encodes_unicode_path_and_host() -> None:
     assert iri_to_uri("http://ü.example/ä b?q=ö") == "http://xn--tda.example/%C3%A4%20b?q=%C3%B6"
+
+
+def test_parse_query_string_decodes_and_keeps_blanks() -> None:
+    assert parse_query_string("a=1&b=x+y&c=%C3%A9&d=&e&&a=2") == [
+        ("a", "1"),
+        ("b", "x y"),
+        ("c", "\u00e9"),
+        ("d", ""),
+        ("e", ""),
+        ("a", "2"),
+    ]
+
+
+def test_parse_query_string_replaces_bad_utf8() -> None:
+    assert parse_query_string("a=%ff") == [("a", "\ufffd")]
+
+
+def test_parse_query_string_limits_fields() -> None:
+    with pytest.raises(ValueError, match="more than 2"):
+        parse_query_string("a=1&b=2&c=3", max_fields=2)
+    assert len(parse_query_string("a=1&&&b=2", max_fields=2)) == 2
