@@ -44,6 +44,7 @@ REQUIRES = {
     "gunicorn-sync": "gunicorn", "gunicorn-gthread": "gunicorn",
     "waitress": "waitress", "granian": "granian",
     "treadle-threaded": "treadle.serving", "treadle-processes": "treadle.serving",
+    "treadle-processes-threads": "treadle.serving",
 }
 
 _PYTHON_RUNNER = (

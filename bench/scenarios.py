@@ -148,18 +148,27 @@ SERVERS: dict[str, ServerSpec] = {
               "--host", "{host}", "--port", "{port}", "{app}"),
         concurrency="2 processes x 256 blocking threads (its WSGI default: backpressure / 2)",
     ),
+    # --log-level warning turns treadle's access log off, as it is off for every peer.
     "treadle-threaded": ServerSpec(
-        title="treadle threaded (default pool)",
+        title="treadle --threaded (default pool)",
         argv=("{python}", "-m", "treadle.serving", "--host", "{host}", "--port", "{port}",
-              "--threaded", "{app}"),
-        concurrency="1 process x the default thread pool",
+              "--log-level", "warning", "--threaded", "{app}"),
+        concurrency="1 process x 32 threads (the default pool) = 32 requests; idle "
+                    "keep-alive connections hold no thread",
         treadle=True,
     ),
     "treadle-processes": ServerSpec(
-        title="treadle processes=2",
+        title="treadle --processes 2",
         argv=("{python}", "-m", "treadle.serving", "--host", "{host}", "--port", "{port}",
-              "--processes", "2", "{app}"),
-        concurrency="2 processes x the default thread pool",
+              "--log-level", "warning", "--processes", "2", "{app}"),
+        concurrency="2 processes x 1 request (single-threaded workers, as processes=2 gives)",
+        treadle=True,
+    ),
+    "treadle-processes-threads": ServerSpec(
+        title="treadle --processes 2 --threads 8",
+        argv=("{python}", "-m", "treadle.serving", "--host", "{host}", "--port", "{port}",
+              "--log-level", "warning", "--processes", "2", "--threads", "8", "{app}"),
+        concurrency="2 processes x 8 threads = 16 requests (the shape of gunicorn gthread above)",
         treadle=True,
     ),
 }

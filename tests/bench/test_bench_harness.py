@@ -267,8 +267,8 @@ def test_every_server_says_which_module_it_needs() -> None:
 
 
 def test_both_treadle_variants_are_marked_for_ratios() -> None:
-    assert {n for n, s in SERVERS.items() if s.treadle} == {"treadle-threaded",
-                                                           "treadle-processes"}
+    assert {n for n, s in SERVERS.items() if s.treadle} == {
+        "treadle-threaded", "treadle-processes", "treadle-processes-threads"}
 
 
 def test_hello_app_sends_a_body_of_its_declared_length() -> None:
