@@ -90,15 +90,23 @@ class Matcher:
             if (rule.methods is None or method in rule.methods) and rule.websocket == websocket:
                 return rule, dict(rule.defaults) if rule.defaults else {}
         search = _Search(method, websocket)
-        found = search.walk(self.root, [domain, *path[1:].split("/")] if path else [domain], 0, [])
+        found = self._walk(search, domain, path)
         if found is not None:
             return found
         if merge_slashes and "//" in path:
             merged = SLASHES.sub("/", path)
-            found = search.walk(self.root, [domain, *merged[1:].split("/")], 0, [])
+            found = self._walk(search, domain, merged)
             if found is not None and found[0].merge_slashes:
                 raise RedirectPath(merged)
         raise NoMatch(search.allowed, search.websocket_mismatch)
+
+    def _walk(self, search: _Search, domain: str, path: str) -> tuple[Rule, dict[str, Any]] | None:
+        segments = path[1:].split("/") if path else []
+        root = self.root
+        if root.dynamic:  # some rule has a variable domain: walk from the very top
+            return search.walk(root, [domain, *segments], 0, [])
+        state = root.static.get(domain)
+        return None if state is None else search.walk(state, segments, 0, [])
 
 
 class _Search:
