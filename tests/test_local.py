@@ -291,6 +291,11 @@ def test_proxy_over_callable_with_name() -> None:
     assert proxy + 1 == 2
 
 
+def test_subscripted_proxy_class_builds_unbound_proxy() -> None:
+    proxy = LocalProxy[int](unbound_var())
+    assert repr(proxy) == "<LocalProxy unbound>"
+
+
 def test_proxy_of_unsupported_object_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="ContextVar"):
         LocalProxy(42)  # type: ignore[arg-type]

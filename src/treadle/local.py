@@ -210,6 +210,8 @@ class LocalProxy(Generic[T]):
         return type(self)._getter()  # type: ignore[no-any-return]  # pragma: no cover
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "__orig_class__":  # set by LocalProxy[T](...); typing detail, not data
+            return
         setattr(type(self)._getter(), name, value)
 
     def __delattr__(self, name: str) -> None:
