@@ -164,6 +164,18 @@ def get_input_stream(environ: WSGIEnvironment, max_content_length: int | None = 
     return LimitedStream(stream, length)  # type: ignore[return-value]
 
 
+def _read_up_to(stream: IO[bytes], size: int) -> bytes:
+    """Read ``size`` bytes or to EOF, whichever comes first, despite short reads."""
+    chunks = []
+    while size > 0:
+        chunk = stream.read(min(size, READ_CHUNK_SIZE))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
 _Parsed = tuple[IO[bytes], ImmutableMultiDict, ImmutableMultiDict]
 
 
@@ -215,7 +227,7 @@ class FormDataParser:
         limit = self.max_form_memory_size
         if limit is not None and content_length is not None and content_length > limit:
             raise RequestEntityTooLarge()
-        body = stream.read() if limit is None else stream.read(limit + 1)
+        body = stream.read() if limit is None else _read_up_to(stream, limit + 1)
         if limit is not None and len(body) > limit:
             raise RequestEntityTooLarge()
         try:

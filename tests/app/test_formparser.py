@@ -260,3 +260,27 @@ def test_get_content_length_ignores_chunked_and_junk() -> None:
 
 def test_get_input_stream_without_length_is_empty() -> None:
     assert get_input_stream({"wsgi.input": io.BytesIO(b"data")}).read() == b""
+
+
+class ShortReads(io.BytesIO):
+    """An input that returns at most 3 bytes per read, as a socket might."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(3 if size is None or size < 0 else min(size, 3))
+
+
+def test_urlencoded_survives_short_reads(make_environ: EnvironFactory) -> None:
+    body = b"alpha=1&beta=2&gamma=3"
+    environ = make_environ(
+        method="POST", body=body, content_type="application/x-www-form-urlencoded"
+    )
+    environ["wsgi.input"] = ShortReads(body)
+    assert Request(environ).form.to_dict() == {"alpha": "1", "beta": "2", "gamma": "3"}
+
+
+def test_multipart_survives_short_reads(make_environ: EnvironFactory) -> None:
+    body = multipart(("a", None, b"value", None), ("f", "x.txt", b"data" * 10, None))
+    environ = make_environ(method="POST", body=body, content_type=MULTIPART)
+    environ["wsgi.input"] = ShortReads(body)
+    request = Request(environ)
+    assert request.form["a"] == "value" and request.files["f"].read() == b"data" * 10

@@ -46,17 +46,15 @@ __all__ = ["Response"]
 
 # "200 OK"-style status lines, precomputed: Flask shows reasons upper-cased.
 _STATUS_LINES = {code: f"{code} {reason.upper()}" for code, reason in HTTP_STATUS_CODES.items()}
-_CONTENT_TYPES: dict[tuple[str, str], str] = {}
+# Content-Type values for the common mimetypes, computed once (read-only after import).
+_CONTENT_TYPES: dict[tuple[str, str], str] = {
+    (mimetype, "utf-8"): get_content_type(mimetype, "utf-8")
+    for mimetype in ("text/html", "text/plain", "application/json", "application/octet-stream")
+}
 
 
 def _content_type(mimetype: str, charset: str) -> str:
-    """``get_content_type`` remembered per (mimetype, charset); the table stays small."""
-    found = _CONTENT_TYPES.get((mimetype, charset))
-    if found is None:
-        found = get_content_type(mimetype, charset)
-        if len(_CONTENT_TYPES) < 256:
-            _CONTENT_TYPES[(mimetype, charset)] = found
-    return found
+    return _CONTENT_TYPES.get((mimetype, charset)) or get_content_type(mimetype, charset)
 
 
 _NO_BODY_HEADERS = frozenset({"content-length", "content-type", "content-range"})
