@@ -100,12 +100,17 @@ def process_running(pid: int) -> bool:
         return False
 
 
-def http_get(port: int, timeout: float = 5.0) -> str:
+def http_get_raw(port: int, timeout: float = 5.0) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
         conn.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := conn.recv(65536):
             data += chunk
+    return data
+
+
+def http_get(port: int, timeout: float = 5.0) -> str:
+    data = http_get_raw(port, timeout)
     if not data:
         raise ConnectionResetError("closed without a response")
     head, _, body = data.partition(b"\r\n\r\n")
@@ -358,6 +363,24 @@ def test_run_simple_with_processes_replaces_every_worker(start, project: Path) -
     assert run.stop() == 0
 
 
+@pytest.mark.parametrize("reloader_type", ["stat", "watchdog"])
+def test_fixing_a_lazily_imported_module_that_failed_reloads(
+        start, project: Path, reloader_type: str) -> None:
+    # The failed import never reaches sys.modules; it is watched as a .py beside appmod.
+    (project / "lazy.py").write_text("VALUE = (\n", encoding="utf-8")
+    write_module(project / "appmod.py", (
+        "class _Message:\n"
+        "    def __str__(self):\n"
+        "        import lazy\n"
+        "        return lazy.VALUE\n"
+        "MESSAGE = _Message()\n"))
+    script = RUN_SIMPLE_SCRIPT.format(options=f"reloader_type={reloader_type!r}")
+    run = start("", script=script, port_pattern=RUNNING_ON)
+    assert http_get_raw(run.port).startswith(b"HTTP/1.1 500")
+    write_module(project / "lazy.py", 'VALUE = "fixed"\n')
+    run.wait_for_body("fixed")
+
+
 def test_run_simple_rejects_an_unknown_reloader_type_before_binding() -> None:
     from treadle.serving import run_simple
 
@@ -443,16 +466,25 @@ def test_stat_detector_reports_a_new_module_beside_a_watched_one(tmp_path: Path)
     assert detector.poll() == str(tmp_path / "b.py")
 
 
-def test_stat_detector_in_crash_mode_reports_edits_to_any_module_beside(tmp_path: Path) -> None:
+def test_stat_detector_reports_an_edit_to_a_module_beside_a_watched_one(tmp_path: Path) -> None:
     watched, beside = tmp_path / "a.py", tmp_path / "b.py"
     for path in (watched, beside):
         path.write_text("1", encoding="utf-8")
     baseline = {str(p): stamp(str(p)) for p in (watched, beside)}
-    detector = StatDetector(FileFilter.for_this_process(()), baseline, edits_in_dirs=True)
+    detector = StatDetector(FileFilter.for_this_process(()), baseline)
     detector.watch([str(watched)])
     assert detector.poll() is None
     write_module(beside, "2")
     assert detector.poll() == str(beside)
+
+
+def test_stat_detector_ignores_non_python_files_beside_a_watched_one(tmp_path: Path) -> None:
+    watched = tmp_path / "a.py"
+    watched.write_text("1", encoding="utf-8")
+    detector = StatDetector(FileFilter.for_this_process(()), {})
+    detector.watch([str(watched)])
+    (tmp_path / "notes.txt").write_text("", encoding="utf-8")
+    assert detector.poll() is None
 
 
 # The watchdog detector

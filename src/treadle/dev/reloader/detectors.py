@@ -13,14 +13,14 @@ from typing import Protocol
 
 from treadle.dev.reloader.files import FileFilter, Stamp, py_files_in, stamp
 
-__all__ = ["Detector", "StatDetector", "make_detector"]
+__all__ = ["Detector", "StatDetector", "group_by_dir", "make_detector"]
 
 
 class Detector(Protocol):
     name: str
 
     def watch(self, paths: Iterable[str], *, dirs: bool = True) -> None:
-        """Watch ``paths``; with ``dirs``, also new ``.py`` files beside them."""
+        """Watch ``paths``; with ``dirs``, also every ``.py`` file beside them."""
 
     def fileno(self) -> int:
         """An fd that turns readable when :meth:`poll` may report, or -1 to poll on a timer."""
@@ -31,7 +31,8 @@ class Detector(Protocol):
     def close(self) -> None: ...
 
 
-def _group_by_dir(paths: Iterable[str]) -> dict[str, set[str]]:
+def group_by_dir(paths: Iterable[str]) -> dict[str, set[str]]:
+    """Paths keyed by their directory."""
     groups: dict[str, set[str]] = {}
     for path in paths:
         groups.setdefault(os.path.dirname(path), set()).add(path)
@@ -42,60 +43,49 @@ class StatDetector:
     """Compares stamps on every :meth:`poll`; cost grows with the number of files.
 
     A file that disappears is not a change (editors save by delete and
-    rename); its return with a new stamp is. With ``edits_in_dirs`` every
-    ``.py`` beside a watched file counts, not just new ones: the watcher uses
-    that after a crash, when the module that failed to import was never reported.
+    rename); its return with a new stamp is. Every ``.py`` beside a watched
+    module counts too, so fixing a module that failed to import (and so never
+    reached ``sys.modules``) still reloads.
     """
 
     name = "stat"
 
-    def __init__(self, file_filter: FileFilter, baseline: Mapping[str, Stamp | None],
-                 *, edits_in_dirs: bool = False) -> None:
+    def __init__(self, file_filter: FileFilter, baseline: Mapping[str, Stamp | None]) -> None:
         self._filter = file_filter
         self._baseline = baseline
-        self._baseline_dirs = _group_by_dir(baseline)
-        self._edits_in_dirs = edits_in_dirs
-        self._files: dict[str, Stamp | None] = {}
-        self._dir_files: dict[str, set[str]] = {}
-        self._dir_stamps: dict[str, Stamp | None] = {}
+        self._baseline_dirs = group_by_dir(baseline)
+        self._stamps: dict[str, Stamp | None] = {}
+        self._dirs: set[str] = set()
 
-    def _first_stamp(self, path: str) -> Stamp | None:
-        return self._baseline[path] if path in self._baseline else stamp(path)
+    def _remember(self, path: str) -> None:
+        if path not in self._stamps:
+            self._stamps[path] = self._baseline[path] if path in self._baseline else stamp(path)
 
     def watch(self, paths: Iterable[str], *, dirs: bool = True) -> None:
         for path in paths:
-            if path in self._files:
-                continue
-            self._files[path] = self._first_stamp(path)
-            self._dir_stamps.pop(path, None)
+            self._remember(path)
             directory = os.path.dirname(path)
-            if not dirs or directory in self._dir_files:
+            if not dirs or directory in self._dirs:
                 continue
-            # Files the baseline saw in this directory are the "old" ones; any
-            # other .py found later is new, even if it appeared before this call.
+            self._dirs.add(directory)
+            # The .py files the baseline saw here are the old ones; any other
+            # found later is new, even one that appeared before this call.
             known = self._baseline_dirs.get(directory)
-            listing = {p for p in (py_files_in(directory) if known is None else known)
-                       if self._filter.wants(p)}
-            self._dir_files[directory] = listing
-            if self._edits_in_dirs:
-                for other in listing - self._files.keys():
-                    self._dir_stamps[other] = self._first_stamp(other)
+            for other in py_files_in(directory) if known is None else known:
+                if other.endswith(".py") and self._filter.wants(other):
+                    self._remember(other)
 
     def fileno(self) -> int:
         return -1
 
     def poll(self) -> str | None:
-        for path, old in self._files.items():
+        for path, old in self._stamps.items():
             new = stamp(path)
             if new is not None and new != old:
                 return path
-        for path, old in self._dir_stamps.items():
-            new = stamp(path)
-            if new is not None and new != old:
-                return path
-        for directory, known in self._dir_files.items():
+        for directory in self._dirs:
             for path in py_files_in(directory):
-                if path not in known and path not in self._files and self._filter.wants(path):
+                if path not in self._stamps and self._filter.wants(path):
                     return path
         return None
 

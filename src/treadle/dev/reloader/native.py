@@ -2,7 +2,8 @@
 
 Imported only when ``reloader_type`` resolves to ``"watchdog"``. Each watched
 file's directory is observed (not recursively); events are filtered down to the
-watched files and to new ``.py`` files in those directories.
+watched files and to the ``.py`` files beside watched modules, as the stat
+detector does.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
-from treadle.dev.reloader.files import FileFilter, Stamp, stamp
+from treadle.dev.reloader.detectors import group_by_dir
+from treadle.dev.reloader.files import FileFilter, Stamp, py_files_in, stamp
 
 __all__ = ["WatchdogDetector"]
 
 # "attrib" is there because ``touch app.py`` is how people force a reload.
 _CHANGE_EVENTS = frozenset({"modified", "created", "moved", "closed", "attrib"})
-_NEW_FILE_EVENTS = frozenset({"created", "moved"})
 
 
 class _Forward(FileSystemEventHandler):
@@ -39,6 +40,7 @@ class WatchdogDetector:
     def __init__(self, file_filter: FileFilter, baseline: Mapping[str, Stamp | None]) -> None:
         self._filter = file_filter
         self._baseline = baseline
+        self._baseline_dirs = group_by_dir(baseline)
         self._lock = threading.Lock()
         self._files: set[str] = set()
         self._py_dirs: set[str] = set()
@@ -57,10 +59,10 @@ class WatchdogDetector:
         for path in paths:
             directory = os.path.dirname(path)
             with self._lock:
-                if path in self._files and (not dirs or directory in self._py_dirs):
-                    continue
+                new_file = path not in self._files
+                new_dir = dirs and directory not in self._py_dirs
                 self._files.add(path)
-                if dirs:
+                if new_dir:
                     self._py_dirs.add(directory)
             if directory not in self._watches:
                 try:
@@ -68,11 +70,29 @@ class WatchdogDetector:
                         self._handler, directory, recursive=False)
                 except OSError:
                     self._watches[directory] = None  # gone or unreadable: nothing to see
-            # Events before the watch began are lost: compare with the baseline once.
-            if path in self._baseline:
-                now = stamp(path)
-                if now is not None and now != self._baseline[path]:
-                    self._record(path)
+            # Events from before the watch began are lost: compare with the baseline once.
+            if new_file:
+                self._check_since_baseline(path)
+            if new_dir:
+                self._check_dir_since_baseline(directory)
+
+    def _check_since_baseline(self, path: str) -> None:
+        if path in self._baseline:
+            now = stamp(path)
+            if now is not None and now != self._baseline[path]:
+                self._record(path)
+
+    def _check_dir_since_baseline(self, directory: str) -> None:
+        known = self._baseline_dirs.get(directory)
+        if known is None:
+            return  # the baseline never saw this directory: nothing to compare with
+        for path in py_files_in(directory):
+            if not self._filter.wants(path):
+                continue
+            if path not in known:
+                self._record(path)
+            else:
+                self._check_since_baseline(path)
 
     def on_event(self, event: FileSystemEvent) -> None:
         """Called on watchdog's thread for every event in an observed directory."""
@@ -82,12 +102,11 @@ class WatchdogDetector:
         # A move's source is the file going away, like a delete: only its destination counts.
         path = os.fsdecode(event.dest_path if kind == "moved" else event.src_path)
         with self._lock:
-            relevant = path in self._files or (
-                kind in _NEW_FILE_EVENTS
-                and path.endswith(".py")
-                and os.path.dirname(path) in self._py_dirs
-                and not os.path.basename(path).startswith("."))
-        if relevant and (path in self._files or self._filter.wants(path)):
+            watched = path in self._files
+            beside = (not watched and path.endswith(".py")
+                      and os.path.dirname(path) in self._py_dirs
+                      and not os.path.basename(path).startswith("."))
+        if watched or (beside and self._filter.wants(path)):
             self._record(path)
 
     def _record(self, path: str) -> None:

@@ -146,10 +146,14 @@ def watch_and_restart(listener: socket.socket, settings: ReloaderSettings,
 
 def _baseline_paths(known: Iterable[str], extras: Iterable[str],
                     file_filter: FileFilter) -> set[str]:
-    paths = set(known)
+    """What to stamp before a start: watched files and every ``.py`` in their directories.
+
+    The child reads a directory that appears here as fully listed, so every
+    directory that has a path here is listed, the extras' ones included.
+    """
+    paths = {*known, *extras}
     for directory in {os.path.dirname(p) for p in paths}:
         paths.update(p for p in py_files_in(directory) if file_filter.wants(p))
-    paths.update(extras)
     return paths
 
 
@@ -251,7 +255,7 @@ def _wait_for_change(file_filter: FileFilter, baseline: dict[str, Stamp | None],
                      known: Iterable[str], extras: Iterable[str], interval: float,
                      signals: _Signals) -> bool:
     """Block until a watched file differs from ``baseline`` (True) or a stop request."""
-    detector = StatDetector(file_filter, baseline, edits_in_dirs=True)
+    detector = StatDetector(file_filter, baseline)
     detector.watch(known)
     detector.watch(extras, dirs=False)
     while not signals.stop_requests:
