@@ -810,3 +810,13 @@ def test_from_app_collects_write_calls(make_environ: EnvironFactory) -> None:
 def test_response_repr() -> None:
     assert repr(Response("abc")) == "<Response 3 bytes [200 OK]>"
     assert repr(Response(iter([]))) == "<Response streamed [200 OK]>"
+
+
+def test_request_repr_names_url_and_method(make_environ: EnvironFactory) -> None:
+    assert repr(Request(make_environ("/x"))) == "<Request 'http://localhost/x' [GET]>"
+
+
+def test_request_repr_survives_a_bad_host(make_environ: EnvironFactory) -> None:
+    environ = make_environ()
+    environ["HTTP_HOST"] = "bad host"
+    assert "invalid URL" in repr(Request(environ))

@@ -128,7 +128,11 @@ class Request:
             environ["treadle.request"] = self
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.url!r} [{self.method}]>"
+        try:
+            url = repr(self.url)
+        except Exception as error:  # a bad Host must not break logging or a debugger
+            url = f"(invalid URL: {error})"
+        return f"<{type(self).__name__} {url} [{self.method}]>"
 
     # --- the request line -------------------------------------------------------------
 
