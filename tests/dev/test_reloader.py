@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -100,8 +102,22 @@ def process_running(pid: int) -> bool:
         return False
 
 
-def http_get_raw(port: int, timeout: float = 5.0) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+def connect(address: int | str, timeout: float = 5.0) -> socket.socket:
+    """A connection to a port on 127.0.0.1, or to a Unix socket path."""
+    if isinstance(address, int):
+        return socket.create_connection(("127.0.0.1", address), timeout=timeout)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(timeout)
+    try:
+        conn.connect(address)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def http_get_raw(address: int | str, timeout: float = 5.0) -> bytes:
+    with connect(address, timeout) as conn:
         conn.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := conn.recv(65536):
@@ -109,8 +125,8 @@ def http_get_raw(port: int, timeout: float = 5.0) -> bytes:
     return data
 
 
-def http_get(port: int, timeout: float = 5.0) -> str:
-    data = http_get_raw(port, timeout)
+def http_get(address: int | str, timeout: float = 5.0) -> str:
+    data = http_get_raw(address, timeout)
     if not data:
         raise ConnectionResetError("closed without a response")
     head, _, body = data.partition(b"\r\n\r\n")
@@ -131,7 +147,8 @@ class ReloaderRun:
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.port = int(self.wait_for_line(port_pattern).group(1))
+        found = self.wait_for_line(port_pattern).group(1)
+        self.port: int | str = int(found) if found.isdigit() else found
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -237,7 +254,7 @@ def test_watcher_survives_a_syntax_error_and_restarts_on_the_fix(start, project:
     run.wait_for_line(r"SyntaxError", mark)
     run.wait_for_line(r"server process exited with code 1; fix the error", mark)
     # The watcher still holds the listening socket: a connection is queued, not refused.
-    with socket.create_connection(("127.0.0.1", run.port), timeout=5):
+    with connect(run.port):
         pass
     assert run.proc.poll() is None
     write_module(project / "appmod.py", 'MESSAGE = "v3"\n')
@@ -251,7 +268,7 @@ def test_a_connection_made_while_the_child_is_down_is_served_after_the_fix(
     mark = len(run.lines)
     write_module(project / "appmod.py", "raise RuntimeError('broken on purpose')\n")
     run.wait_for_line(r"server process exited with code 1", mark)
-    with socket.create_connection(("127.0.0.1", run.port), timeout=DEADLINE) as conn:
+    with connect(run.port, DEADLINE) as conn:
         conn.settimeout(DEADLINE)
         conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         write_module(project / "appmod.py", 'MESSAGE = "v4"\n')
@@ -379,6 +396,24 @@ def test_fixing_a_lazily_imported_module_that_failed_reloads(
     assert http_get_raw(run.port).startswith(b"HTTP/1.1 500")
     write_module(project / "lazy.py", 'VALUE = "fixed"\n')
     run.wait_for_body("fixed")
+
+
+def test_run_simple_reloads_on_a_unix_socket_and_removes_it_at_exit(
+        start, project: Path) -> None:
+    # Unix socket paths are short (108 bytes): not under pytest's long tmp_path.
+    directory = tempfile.mkdtemp(prefix="treadle-")
+    path = os.path.join(directory, "s.sock")
+    try:
+        script = RUN_SIMPLE_SCRIPT.replace('"127.0.0.1", 0', repr("unix:" + path) + ", 0")
+        run = start("", script=script.format(options="reloader_type='stat'"),
+                    port_pattern=r"Running on unix:(\S+)")
+        run.wait_for_body("v1")
+        write_module(project / "appmod.py", 'MESSAGE = "v2"\n')
+        run.wait_for_body("v2")
+        assert run.stop() == 0
+        assert not os.path.exists(path)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_run_simple_rejects_an_unknown_reloader_type_before_binding() -> None:

@@ -111,7 +111,8 @@ def run_simple(
         run_with_reloader(
             serve, lambda: create_listener(hostname, port, backlog=backlog, fd=own_fd),
             extra_files=extra_files, exclude_patterns=exclude_patterns,
-            interval=reloader_interval, reloader_type=reloader_type)
+            interval=reloader_interval, reloader_type=reloader_type,
+            unix_socket_path=unix_path(hostname) if own_fd is None else None)
         return
     if use_debugger:
         # Dev only, imported when asked for; the one place the server layer reaches up to dev/.

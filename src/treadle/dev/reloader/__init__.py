@@ -8,8 +8,10 @@ restart wait in the kernel's backlog instead of being refused.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import stat
 from collections.abc import Callable, Iterable
 
 from treadle.dev.reloader.settings import (
@@ -35,12 +37,15 @@ def run_with_reloader(
     exclude_patterns: Iterable[str] | None = None,
     interval: float = 1,
     reloader_type: str = "auto",
+    unix_socket_path: str | None = None,
 ) -> None:
     """Watch for changes and restart; never returns in the watcher.
 
     In the watcher, ``bind()`` creates the listening socket and the process
     exits (status 0) on SIGINT or SIGTERM. In the child, ``serve(fd)`` runs
     the server on the inherited listening fd; it must not close or rebind it.
+    ``unix_socket_path`` names the socket file ``bind()`` created, for the
+    watcher to remove when it exits.
     """
     settings = ReloaderSettings.build(extra_files, exclude_patterns, interval, reloader_type)
     if is_running_from_reloader() and ENV_CHANNEL_FD in os.environ:
@@ -51,5 +56,15 @@ def run_with_reloader(
     from treadle.dev.reloader.watcher import watch_and_restart
 
     with bind() as listener:
-        code = watch_and_restart(listener, settings, settings.reloader_type)
+        try:
+            code = watch_and_restart(listener, settings, settings.reloader_type)
+        finally:
+            if unix_socket_path is not None:
+                _remove_socket_file(unix_socket_path)
     raise SystemExit(code)
+
+
+def _remove_socket_file(path: str) -> None:
+    with contextlib.suppress(OSError):
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)
