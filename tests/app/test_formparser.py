@@ -284,3 +284,43 @@ def test_multipart_survives_short_reads(make_environ: EnvironFactory) -> None:
     environ["wsgi.input"] = ShortReads(body)
     request = Request(environ)
     assert request.form["a"] == "value" and request.files["f"].read() == b"data" * 10
+
+
+# --- never crash on client input (property tests) ----------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from treadle.exceptions import HTTPException  # noqa: E402
+
+_VALID = multipart(("a", None, b"value", None), ("f", "x.txt", b"data", "text/plain"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300) | st.integers(0, len(_VALID)).map(lambda n: _VALID[:n]))
+def test_any_multipart_body_parses_or_is_a_4xx(body: bytes) -> None:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": MULTIPART,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    request = Request(environ)
+    try:
+        _ = request.form, request.files
+    except HTTPException as error:
+        assert error.code in (400, 413)
+    finally:
+        request.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_urlencoded_body_parses(body: bytes) -> None:
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    assert isinstance(Request(environ).form.to_dict(), dict)

@@ -488,3 +488,43 @@ def test_parse_query_string_limits_fields() -> None:
     with pytest.raises(ValueError, match="more than 2"):
         parse_query_string("a=1&b=2&c=3", max_fields=2)
     assert len(parse_query_string("a=1&&&b=2", max_fields=2)) == 2
+
+
+# --- never crash on client input (property tests) ----------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from treadle.datastructures import MIMEAccept as _MIMEAccept  # noqa: E402
+
+_header_text = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=80)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40))
+def test_any_cookie_value_round_trips(value: str) -> None:
+    assert parse_cookie(dump_cookie("k", value, path=None))["k"] == value
+
+
+@settings(max_examples=150, deadline=None)
+@given(_header_text)
+def test_header_parsers_never_raise(value: str) -> None:
+    parse_cookie(value)
+    parse_options_header(value)
+    parse_list_header(value)
+    parse_dict_header(value)
+    parse_etags(value)
+    parse_range_header(value)
+    parse_content_range_header(value)
+    parse_accept_header(value, _MIMEAccept).best_match(["text/html", "application/json"])
+    parse_authorization_header(value)
+    parse_date(value)
+    parse_if_range_header(value)
+    parse_query_string(value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40))
+def test_options_header_round_trips_parameter_values(value: str) -> None:
+    header = dump_options_header("form-data", {"name": value})
+    assert parse_options_header(header)[1]["name"] == value
