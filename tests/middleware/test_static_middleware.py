@@ -260,3 +260,18 @@ def test_large_file_over_a_real_socket(serve: Any, site: Path, app: App) -> None
     (site / "static" / "big.bin").write_bytes(data)
     server = serve(SharedDataMiddleware(app, {"/static": str(site / "static")}))
     assert _get(server.host, server.port, "/static/big.bin") == (200, data)
+
+
+def test_range_over_a_real_socket(serve: Any, site: Path, app: App) -> None:
+    data = bytes(range(256)) * 4096
+    (site / "static" / "big.bin").write_bytes(data)
+    server = serve(SharedDataMiddleware(app, {"/static": str(site / "static")}))
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        connection.request("GET", "/static/big.bin", headers={"Range": "bytes=1000-200999"})
+        response = connection.getresponse()
+        assert response.status == 206
+        assert response.getheader("Content-Range") == f"bytes 1000-200999/{len(data)}"
+        assert response.read() == data[1000:201000]
+    finally:
+        connection.close()
