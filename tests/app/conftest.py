@@ -56,3 +56,44 @@ def _build_environ(
 def make_environ() -> EnvironFactory:
     """Build a WSGI environ: ``make_environ("/path", method="POST", body=b"...")``."""
     return _build_environ
+
+
+# -- app and client fixtures, and the context-leak detector (helper E) -------------------------
+
+from collections.abc import Iterator  # noqa: E402
+
+from treadle.globals import _cv_app, _cv_request  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_contexts() -> Iterator[None]:
+    """Fail a test that leaves an app or request context pushed (then pop it, for the next test)."""
+    yield
+    leaked: list[str] = []
+    for var in (_cv_request, _cv_app):
+        for _ in range(100):
+            ctx = var.get(None)
+            if ctx is None:
+                break
+            leaked.append(repr(ctx))
+            try:
+                ctx.pop()
+            except Exception:
+                break
+    assert not leaked, f"the test left contexts pushed: {leaked}"
+
+
+@pytest.fixture
+def app() -> Any:
+    """A fresh app in testing mode with a secret key, rooted in a temporary directory."""
+    from treadle import Treadle
+
+    application = Treadle("app_under_test")
+    application.config.update(TESTING=True, SECRET_KEY="test key")
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """The app's test client."""
+    return app.test_client()
