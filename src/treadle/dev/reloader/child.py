@@ -98,13 +98,14 @@ def _watch(scanner: ModuleScanner, detector: Detector, channel: socket.socket,
             with busy:  # no fork while this thread may hold a lock
                 new = scanner.scan()
                 if new:
-                    channel.sendall(encode_paths(new))
                     detector.watch(new)
                 changed = detector.poll()
                 if changed is not None:
                     log(f" * Detected change in {changed!r}, reloading")
                     forget_bytecode(changed)
                     _exit(EXIT_RELOAD)
+            if new:  # outside the lock: a send may block until the watcher reads
+                channel.sendall(encode_paths(new))
             for key, _ in selector.select(interval):
                 if key.fileobj is channel and not channel.recv(4096):
                     log(" * The reloader's watcher process is gone; stopping", logging.WARNING)

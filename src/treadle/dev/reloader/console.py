@@ -1,7 +1,8 @@
-"""Messages to the developer, through the ``treadle.reloader`` logger.
+"""Messages to the developer, on the ``treadle.serving.reloader`` logger.
 
-Reload notices must be seen even when the app never configured logging, so the
-logger gets a stderr handler of its own unless someone already routes it.
+They go wherever the dev server's ``treadle.serving`` lines go (and obey its
+level). The watcher never starts a server, so when nothing routes that logger
+yet, this gives it the same plain stderr handler ``run_simple`` would.
 """
 
 from __future__ import annotations
@@ -12,24 +13,26 @@ import sys
 
 __all__ = ["flush_output", "log"]
 
-_logger = logging.getLogger("treadle.reloader")
+_server_logger = logging.getLogger("treadle.serving")
+_logger = logging.getLogger("treadle.serving.reloader")
 
 
 def log(message: str, level: int = logging.INFO) -> None:
-    """Log ``message``, adding a plain stderr handler the first time if none exists."""
-    if not _logger.hasHandlers():
-        handler = logging.StreamHandler()
+    """Log ``message``, first giving ``treadle.serving`` a stderr handler if none exists."""
+    if _server_logger.level == logging.NOTSET:
+        _server_logger.setLevel(logging.INFO)
+    if not _server_logger.hasHandlers():
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
-        _logger.addHandler(handler)
-    if _logger.level == logging.NOTSET:
-        _logger.setLevel(logging.INFO)
+        _server_logger.addHandler(handler)
     _logger.log(level, message)
 
 
 def flush_output() -> None:
     """Flush stdio and log handlers: the process is about to ``os._exit``."""
-    for handler in logging.getLogger().handlers + _logger.handlers:
-        handler.flush()
+    for handler in logging.getLogger().handlers + _server_logger.handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
             with contextlib.suppress(OSError, ValueError):
