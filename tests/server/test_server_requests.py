@@ -252,3 +252,36 @@ def test_max_connections_pauses_accepting_until_one_closes(serve: Any, mode: Any
     assert third.response().body == b"GET /third "
     second.close()
     third.close()
+
+
+def test_large_response_waits_for_a_slow_reader(serve: Any, mode: Any) -> None:
+    big = bytes(range(256)) * 32768  # 8 MiB: far more than the socket buffers hold
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [big]
+
+    srv = serve(app, **mode)
+    with Client(srv.server.server_address) as client:
+        assert client.request().body == big
+
+
+def test_client_that_stops_reading_is_dropped_after_body_timeout(serve: Any) -> None:
+    closed = threading.Event()
+
+    class Body:
+        def __iter__(self) -> Any:
+            yield b"x" * (8 << 20)
+
+        def close(self) -> None:
+            closed.set()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [])
+        return Body() if environ["PATH_INFO"] == "/big" else [b"next"]
+
+    srv = serve(app, body_timeout=0.3)  # single-threaded: a stuck write would stall everyone
+    with Client(srv.server.server_address) as stuck:
+        stuck.send(encode("GET", "/big"))
+        assert closed.wait(10)
+        assert get(srv, "/next").body == b"next"

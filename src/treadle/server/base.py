@@ -237,7 +237,8 @@ class BaseServer:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if context is not None:
                 sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-            ch = Channel(sock, Connection(config.limits), tls=context is not None)
+            ch = Channel(sock, Connection(config.limits), tls=context is not None,
+                         timeout=config.body_timeout)
             ch.handler = self.handler_class(self, ch, address)
             ch.deadline = deadline
             if context is None:
@@ -366,8 +367,7 @@ class BaseServer:
         """Serve ``head`` and any pipelined requests already buffered; True to keep the channel."""
         handler = ch.handler
         conn = ch.conn
-        sock = ch.sock
-        sock.settimeout(self.config.body_timeout)
+        ch.start_request_io()
         try:
             while handler.handle(head):
                 conn.start_next_cycle()
@@ -383,8 +383,7 @@ class BaseServer:
                 head = event
             return False
         finally:
-            with contextlib.suppress(OSError):
-                sock.settimeout(0.0)
+            ch.end_request_io()
 
     def _hand_back(self, ch: Channel, keep: bool) -> None:
         """Return a channel to the loop from a worker thread."""

@@ -1,13 +1,16 @@
 """One accepted connection: its socket, its sans-IO :class:`Connection`, and its loop state.
 
 The I/O loop reads it nonblocking (:meth:`Channel.fill`); whoever runs a request
-reads and writes it blocking with a timeout. Exactly one of them owns a channel
-at a time, so a channel needs no lock.
+reads and writes it as if blocking, waiting at most ``timeout`` per stall.
+Plain sockets stay nonblocking throughout (no mode-switch syscalls per
+request); TLS sockets switch to a socket timeout while a request runs.
+Exactly one of the loop and a worker owns a channel at a time: no lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl
 from typing import IO, TYPE_CHECKING
@@ -47,15 +50,18 @@ class Channel:
         "requests",
         "sock",
         "state",
+        "timeout",
         "tls",
     )
 
     handler: WSGIRequestHandler
 
-    def __init__(self, sock: socket.socket, conn: Connection, *, tls: bool) -> None:
+    def __init__(self, sock: socket.socket, conn: Connection, *, tls: bool,
+                 timeout: float) -> None:
         self.sock = sock
         self.conn = conn
         self.tls = tls
+        self.timeout = timeout
         self.state = HANDSHAKE if tls else HEAD
         self.deadline = 0.0
         self.requests = 0
@@ -93,13 +99,38 @@ class Channel:
 
     # -- worker side: blocking with a timeout ------------------------------------
 
+    def start_request_io(self) -> None:
+        """Before serving: TLS sockets get a timeout (plain ones wait by hand, see ``_wait``)."""
+        if self.tls:
+            self.sock.settimeout(self.timeout)
+
+    def end_request_io(self) -> None:
+        """After serving: back to nonblocking for the loop."""
+        if self.tls:
+            with contextlib.suppress(OSError):
+                self.sock.settimeout(0.0)
+
+    def _wait(self, events: int) -> None:
+        """Wait until the socket is ready for ``events``, at most ``timeout`` seconds."""
+        poller = select.poll()
+        poller.register(self.sock, events)
+        if not poller.poll(self.timeout * 1000):
+            raise TimeoutError(f"no progress on the connection for {self.timeout:g}s")
+
+    def _recv(self) -> bytes:
+        sock = self.sock
+        while True:
+            try:
+                return sock.recv(RECV_SIZE)
+            except BlockingIOError:
+                self._wait(select.POLLIN)
+
     def next_event(self) -> Event:
         """The next protocol event, receiving as needed; raises RemoteProtocolError or OSError."""
         conn = self.conn
         event = conn.next_event()
         while event is NEED_DATA:
-            data = self.sock.recv(RECV_SIZE)
-            conn.receive_data(data)
+            conn.receive_data(self._recv())
             event = conn.next_event()
         return event
 
@@ -180,15 +211,36 @@ class Channel:
 
     def send(self, data: bytes) -> None:
         """Write all of ``data``; a vanished client raises :class:`ClientDisconnected`."""
+        sock = self.sock
         try:
-            self.sock.sendall(data)
-        except OSError as exc:
+            if self.tls:
+                sock.sendall(data)
+                return
+            total = len(data)
+            sent = 0
+            view = None
+            while True:
+                try:
+                    sent += sock.send(data if view is None else view[sent:])
+                except BlockingIOError:
+                    self._wait(select.POLLOUT)
+                    continue
+                if sent >= total:
+                    return
+                if view is None:
+                    view = memoryview(data)
+        except OSError as exc:  # including TimeoutError: a client that stopped reading
             raise ClientDisconnected(f"the client went away: {exc}") from None
 
     def sendfile(self, file: IO[bytes], offset: int, count: int) -> int:
         """Send ``count`` bytes of ``file`` from ``offset`` by the kernel where it can."""
+        sock = self.sock
         try:
-            return self.sock.sendfile(file, offset, count)
+            sock.settimeout(self.timeout)  # socket.sendfile refuses nonblocking sockets
+            try:
+                return sock.sendfile(file, offset, count)
+            finally:
+                sock.settimeout(0.0)
         except OSError as exc:
             raise ClientDisconnected(f"the client went away: {exc}") from None
 
