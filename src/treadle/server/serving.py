@@ -144,13 +144,6 @@ def run_simple(
         server.server_close()
 
 
-def _not_yet(option: str, feature: str) -> None:
-    """The development tools are wired in a later issue; say so plainly."""
-    raise NotImplementedError(
-        f"{option}: {feature} arrives in issue #4 and is not available yet; "
-        "run without it for now")
-
-
 def _serve_until_signal(server: BaseServer) -> None:
     """Serve, stopping gracefully on SIGTERM (the handler only records it)."""
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: server.request_stop())
