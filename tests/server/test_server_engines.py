@@ -187,3 +187,29 @@ def test_single_threaded_shutdown_closes_idle_connections(serve: Any) -> None:
         assert client.request().status == 200
         srv.server.shutdown()
         assert client.closed_by_server()
+
+
+def test_server_close_while_serving_stops_the_loop_cleanly() -> None:
+    from treadle.serving import make_server
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    server = make_server("127.0.0.1", 0, app)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.serve_forever()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    with Client(server.server_address) as client:
+        assert client.request().status == 200
+    server.server_close()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert errors == []

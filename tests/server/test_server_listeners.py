@@ -134,3 +134,11 @@ def test_adhoc_context_is_a_server_context() -> None:
     context = load_ssl_context("adhoc")
     assert isinstance(context, ssl.SSLContext)
     assert context.protocol == ssl.PROTOCOL_TLS_SERVER
+
+
+def test_adhoc_without_cryptography_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    with pytest.raises(RuntimeError, match=r"pip install 'treadle\[adhoc\]'"):
+        load_ssl_context("adhoc")

@@ -189,3 +189,19 @@ def test_sigterm_stops_the_supervisor_and_its_workers_with_exit_0() -> None:
 def get_port(port: int) -> bytes:
     with Client(("127.0.0.1", port)) as client:
         return client.request().body
+
+
+def test_shutdown_kills_a_worker_stuck_past_graceful_timeout(serve: Any) -> None:
+    srv = serve(pid_app, processes=2, graceful_timeout=0.3)
+    wait_for(lambda: len(srv.server.worker_pids) == 2)
+    with Client(srv.server.server_address) as held:
+        held.send(b"POST /hold HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n")
+        resp = http.client.HTTPResponse(held._file)  # type: ignore[arg-type]
+        resp.begin()
+        stuck = json.loads(resp.readline())["pid"]  # that worker now waits for a body byte
+        started = time.monotonic()
+        srv.server.shutdown()
+        assert time.monotonic() - started < 5
+    assert not srv.server.worker_pids
+    with pytest.raises(ProcessLookupError):
+        os.kill(stuck, 0)

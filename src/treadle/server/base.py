@@ -353,8 +353,10 @@ class BaseServer:
 
     def _pause_accepting(self) -> None:
         if self._accepting:
-            self._selector.unregister(self.socket)
             self._accepting = False
+            # The listener may already be closed (server_close() from another thread).
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._selector.unregister(self.socket)
 
     def _resume_accepting(self) -> None:
         if not self._accepting:
