@@ -58,6 +58,18 @@ def test_head_request_gets_headers_but_no_body(serve: Any) -> None:
         assert client.request("GET", "/").body == b"twelve bytes"
 
 
+def test_empty_head_response_gets_no_invented_length(serve: Any) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [b"full body"]
+
+    srv = serve(app)
+    with Client(srv.server.server_address) as client:
+        resp = client.request("HEAD", "/")
+        assert resp.header("Content-Length") is None
+        assert resp.status == 200
+
+
 def test_write_callable_sends_before_the_iterable(serve: Any) -> None:
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         write = start_response("200 OK", [("Content-Type", "text/plain")])

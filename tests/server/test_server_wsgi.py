@@ -101,6 +101,11 @@ def test_status_must_be_code_space_reason() -> None:
         check_status(b"200 OK")
 
 
+def test_interim_status_is_not_a_response() -> None:
+    with pytest.raises(ValueError, match="interim status"):
+        check_status("103 Early Hints")
+
+
 def test_headers_must_be_a_list_of_str_pairs() -> None:
     check_headers([("A", "b")])
     with pytest.raises(TypeError, match="must be a list"):

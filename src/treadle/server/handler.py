@@ -331,7 +331,9 @@ class WSGIRequestHandler:
         code = self._code
         if end and code >= 200 and code != 204 and code != 304:
             if not has_length:
-                headers.append((b"Content-Length", str(len(body)).encode("ascii")))
+                # An empty answer to HEAD says nothing about the GET body's length.
+                if body or self.head is None or self.head.method != "HEAD":
+                    headers.append((b"Content-Length", str(len(body)).encode("ascii")))
             elif (declared is not None and declared.strip() != str(len(body))
                     and self.head is not None and self.head.method != "HEAD"):
                 # Caught before the head is framed, so the client still gets a clean 500.

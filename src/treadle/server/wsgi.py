@@ -183,6 +183,9 @@ def check_status(status: Any) -> int:
         raise ValueError(
             f"the status must be a three-digit code, a space and a reason, "
             f"such as '200 OK'; got {status!r}")
+    if code[0] == "1":
+        raise ValueError(f"an interim status ({status!r}) cannot be a WSGI response; "
+                         "the server sends 100 Continue itself")
     return int(code)
 
 
