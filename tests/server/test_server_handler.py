@@ -126,3 +126,16 @@ def test_log_error_goes_to_the_treadle_serving_logger(
     with caplog.at_level(logging.ERROR, logger="treadle.serving"):
         get(serve(hello, request_handler=Handler))
     assert "custom problem" in caplog.text
+
+
+def test_protocol_error_answers_carry_the_server_header(serve: Any) -> None:
+    class Handler(WSGIRequestHandler):
+        server_version = "custom/1"
+
+    srv = serve(hello, request_handler=Handler)
+    with Client(srv.server.server_address) as client:
+        client.send(b"GET / HTTP/1.1\r\n\r\n")  # no Host
+        resp = client.response()
+    assert resp.status == 400
+    assert resp.header("Server") == "custom/1"
+    assert resp.header("Date") is not None

@@ -26,7 +26,7 @@ from treadle.server.channel import BUSY, CLOSING, HANDSHAKE, HEAD, IDLE, Channel
 from treadle.server.config import ServerConfig
 from treadle.server.handler import WSGIRequestHandler, logger
 from treadle.server.listeners import NODELAY_INHERITED
-from treadle.server.wsgi import FileWrapper
+from treadle.server.wsgi import FileWrapper, http_date
 
 __all__ = ["BaseServer", "WSGIApplication"]
 
@@ -291,7 +291,8 @@ class BaseServer:
         handler.head = None
         handler.log("info", '"-" %s - (%s)', err.status, err.message)
         with contextlib.suppress(OSError, ValueError):
-            ch.sock.send(ch.conn.error_response(err))
+            ch.sock.send(ch.conn.error_response(err, (handler.server_header,
+                                                      (b"Date", http_date()))))
         self._start_close(ch)
 
     def _park(self, ch: Channel) -> None:
@@ -378,7 +379,8 @@ class BaseServer:
                 except RemoteProtocolError as err:
                     handler.head = None
                     handler.log("info", '"-" %s - (%s)', err.status, err.message)
-                    ch.send(conn.error_response(err))
+                    ch.send(conn.error_response(err, (handler.server_header,
+                                                      (b"Date", http_date()))))
                     return False
                 if type(event) is not Request:
                     return event is NEED_DATA

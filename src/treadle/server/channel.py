@@ -94,7 +94,6 @@ class Channel:
             return 1  # selectors.EVENT_READ
         except ssl.SSLWantWriteError:
             return 2  # selectors.EVENT_WRITE
-        self.state = HEAD
         return 0
 
     # -- worker side: blocking with a timeout ------------------------------------

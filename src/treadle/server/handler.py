@@ -98,7 +98,7 @@ class WSGIRequestHandler:
         self.client_address: tuple[Any, ...] = client_address
         self.head: Request | None = None
         self.environ: dict[str, Any] = {}
-        self._server_header = (b"Server", str(self.server_version).encode("latin-1"))
+        self.server_header = (b"Server", str(self.server_version).encode("latin-1"))
         self._base_environ: dict[str, Any] | None = None
         self._log_always = type(self).log_request is not WSGIRequestHandler.log_request
         self._reset()
@@ -280,6 +280,7 @@ class WSGIRequestHandler:
         length = None
         for name, value in self._headers:
             if name.lower() == "content-length":
+                value = value.strip()
                 length = int(value) if value.isdigit() else None
         try:
             file.fileno()
@@ -325,7 +326,7 @@ class WSGIRequestHandler:
             elif lower == "server":
                 has_server = True
         if not has_server:
-            headers.append(self._server_header)
+            headers.append(self.server_header)
         if not has_date:
             headers.append((b"Date", http_date()))
         code = self._code
@@ -363,7 +364,7 @@ class WSGIRequestHandler:
         if self._started:
             return
         data = self.channel.conn.error_response(
-            ProtocolError(message, code), (self._server_header, (b"Date", http_date())))
+            ProtocolError(message, code), (self.server_header, (b"Date", http_date())))
         if data:
             self._code = code
             self._started = self._sent = True
