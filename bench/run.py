@@ -238,7 +238,9 @@ def method_notes(duration: float, warmup: float) -> list[str]:
         "Apps are the plain WSGI callables in bench/apps.py (13-byte body with "
         "Content-Length); no access logs are written by any server.",
         "Ratio columns are treadle's req/s divided by the row's: above 1.00x treadle is faster.",
-        "Socket errors are wrk's connect + read + write + timeout counts.",
+        "Socket errors are wrk's connect + read + write + timeout counts; a request that "
+        f"times out ({loadgen.WRK_SOCKET_TIMEOUT_S} s) counts there and not in the latencies.",
+        "Other work on the machine moves the numbers: compare servers within one run.",
     ]
 
 
