@@ -179,18 +179,19 @@ class ReloaderRun:
                 self._changed.wait(remaining)
 
     def wait_for_body(self, prefix: str) -> str:
-        """Poll GET / until the body starts with ``prefix``; the body."""
+        """Poll GET / until a 200 whose body starts with ``prefix``; the body."""
         deadline = time.monotonic() + DEADLINE
         last: object = None
         while time.monotonic() < deadline:
             try:
-                body = http_get(self.port)
+                data = http_get_raw(self.port)
             except OSError as exc:  # a request cut by a restart
                 last = exc
                 continue
-            if body.startswith(prefix):
-                return body
-            last = body
+            head, _, body = data.partition(b"\r\n\r\n")
+            if head.startswith(b"HTTP/1.1 200") and body.startswith(prefix.encode()):
+                return body.decode()
+            last = data
             time.sleep(0.02)  # polling a server, not synchronising with it
         raise AssertionError(f"never served {prefix!r} (last: {last!r}); output:\n{self.output}")
 
@@ -414,6 +415,53 @@ def test_run_simple_reloads_on_a_unix_socket_and_removes_it_at_exit(
         assert not os.path.exists(path)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# Like `treadle run`: a child whose app fails to import serves the error instead.
+ERROR_APP_SCRIPT = """\
+import os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from treadle.serving import run_simple
+from treadle.dev.reloader import is_running_from_reloader
+
+try:
+    import libmod
+except Exception as exc:
+    if not is_running_from_reloader():
+        raise
+    error = exc
+
+    def app(environ, start_response):
+        raise error
+else:
+    def app(environ, start_response):
+        body = libmod.MESSAGE.encode()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+if __name__ == "__main__":
+    run_simple("127.0.0.1", 0, app, use_reloader=True, reloader_interval=0.1, {options})
+"""
+
+
+@pytest.mark.parametrize("reloader_type", ["stat", "watchdog"])
+def test_a_child_serving_an_import_error_reloads_when_the_module_is_fixed(
+        start, project: Path, reloader_type: str) -> None:
+    # lib/ holds no module the failing child imported: only what earlier
+    # children watched can notice the fix.
+    lib = project / "lib"
+    lib.mkdir()
+    (lib / "libmod.py").write_text('MESSAGE = "v1"\n', encoding="utf-8")
+    script = ERROR_APP_SCRIPT.format(options=f"reloader_type={reloader_type!r}")
+    run = start("", script=script, port_pattern=RUNNING_ON)
+    run.wait_for_body("v1")
+    write_module(lib / "libmod.py", "MESSAGE = (\n")
+    deadline = time.monotonic() + DEADLINE
+    while not http_get_raw(run.port).startswith(b"HTTP/1.1 500"):
+        assert time.monotonic() < deadline, run.output
+        time.sleep(0.02)  # polling a server, not synchronising with it
+    write_module(lib / "libmod.py", 'MESSAGE = "v3"\n')
+    run.wait_for_body("v3")
 
 
 def test_run_simple_rejects_an_unknown_reloader_type_before_binding() -> None:

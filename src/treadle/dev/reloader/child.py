@@ -76,8 +76,11 @@ def _watch_forever(settings: ReloaderSettings, baseline: dict[str, Stamp | None]
         with busy:
             file_filter = FileFilter.for_this_process(settings.exclude_patterns)
             detector = make_detector(settings.reloader_type, file_filter, baseline)
-            detector.watch((p for p in settings.extra_files if not file_filter.is_excluded(p)),
-                           dirs=False)
+            extras = {p for p in settings.extra_files if not file_filter.is_excluded(p)}
+            detector.watch(extras, dirs=False)
+            # What earlier children watched stays watched: a module that fails to
+            # import now (an app factory may serve that error) must bring us back.
+            detector.watch(p for p in baseline if p not in extras and file_filter.wants(p))
         _watch(ModuleScanner(file_filter), detector, channel, settings.interval, busy)
     except OSError as exc:
         log(f" * Lost the reloader's watcher process ({exc}); stopping", logging.WARNING)
