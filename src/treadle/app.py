@@ -13,14 +13,14 @@ import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from functools import cached_property, lru_cache
-from inspect import iscoroutinefunction
+from functools import cached_property, lru_cache, partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from urllib.parse import quote
 
 from treadle.config import DEFAULT_CONFIG, Config, ConfigAttribute
 from treadle.ctx import AppContext, RequestContext, _AppCtxGlobals
+from treadle.datastructures import Headers
 from treadle.exceptions import (
     Aborter,
     BadRequest,
@@ -76,6 +76,18 @@ def _hook_names(endpoint: str | None) -> tuple[tuple[str | None, ...], tuple[str
     parts = endpoint.rpartition(".")[0].split(".")
     outer_first = tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
     return (None, *outer_first), (*reversed(outer_first), None)
+
+
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect at startup
+
+
+def _is_coroutine_function(func: Any) -> bool:
+    """``inspect.iscoroutinefunction`` for functions, methods and partials, but cheap."""
+    while isinstance(func, partial):
+        func = func.func
+    func = getattr(func, "__func__", func)
+    code = getattr(func, "__code__", None)
+    return code is not None and bool(code.co_flags & _CO_COROUTINE)
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -561,7 +573,7 @@ class Treadle(Scaffold):
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """``func`` itself, or for a coroutine function a wrapper that runs it to completion."""
-        if iscoroutinefunction(func):
+        if _is_coroutine_function(func):
             return self.async_to_sync(func)
         return func
 
@@ -678,8 +690,13 @@ class Treadle(Scaffold):
         """Convert a view's return value (str, bytes, dict, list, iterator, tuple, Response,
         WSGI callable) into a ``response_class`` instance."""
         response_class = self.response_class
-        if type(rv) is str:
+        rv_type = type(rv)
+        if rv_type is str:
             return response_class(rv)
+        if rv_type is dict or rv_type is list:
+            return self.json.response(rv)
+        if rv_type is response_class:
+            return rv  # type: ignore[no-any-return]
         status: Any = None
         headers: Any = None
         if isinstance(rv, tuple):
@@ -687,7 +704,7 @@ class Treadle(Scaffold):
             if size == 3:
                 rv, status, headers = rv
             elif size == 2:
-                if isinstance(rv[1], (dict, tuple, list)) or hasattr(rv[1], "getlist"):
+                if isinstance(rv[1], (Headers, dict, tuple, list)):
                     rv, headers = rv
                 else:
                     rv, status = rv

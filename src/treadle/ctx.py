@@ -252,6 +252,10 @@ class RequestContext:
             ctx = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()
             _cv_request.reset(token)
+            if outermost:
+                # The request stores itself in its environ: break that cycle so the pair is
+                # freed by reference counting instead of waiting for the garbage collector.
+                self.request.environ.pop("treadle.request", None)
             if app_ctx is not None:
                 app_ctx.pop(exc)
         if ctx is not self:

@@ -125,9 +125,10 @@ class DefaultJSONProvider(JSONProvider):
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """A JSON response; indented in debug mode (unless ``compact``), compact otherwise."""
-        obj = self._prepare_response_obj(args, kwargs)
+        obj = args[0] if len(args) == 1 and not kwargs else self._prepare_response_obj(args, kwargs)
         app = self._app
-        pretty = self.compact is False or (self.compact is None and app.debug)
+        compact = self.compact
+        pretty = compact is False or (compact is None and bool(app.config["DEBUG"]))
         body = self._encoder(pretty).encode(obj)
         return app.response_class(f"{body}\n", mimetype=self.mimetype)
 
