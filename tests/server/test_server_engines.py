@@ -213,3 +213,31 @@ def test_server_close_while_serving_stops_the_loop_cleanly() -> None:
     thread.join(5)
     assert not thread.is_alive()
     assert errors == []
+
+
+def _open_fds() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"))
+
+
+def test_servers_release_every_descriptor(serve: Any) -> None:
+    from treadle.serving import make_server
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    def cycle() -> None:
+        for threaded in (False, True):
+            make_server("127.0.0.1", 0, app, threaded=threaded).server_close()
+            srv = serve(app, threaded=threaded)
+            assert get(srv).status == 200
+            srv.stop()
+        make_server("127.0.0.1", 0, app, processes=2).server_close()
+
+    cycle()  # warm caches and lazily opened files
+    before = _open_fds()
+    for _ in range(5):
+        cycle()
+    assert _open_fds() == before

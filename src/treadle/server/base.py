@@ -108,6 +108,8 @@ class BaseServer:
         self._accepting = False
         self._stop_requested = False
         self._running = False
+        self._closed = False
+        self._released = False
         self._loop_done = False
         self._stopped = threading.Event()
         self._sweep_interval = min(1.0, config.header_timeout / 2, config.keepalive_timeout / 2)
@@ -138,6 +140,9 @@ class BaseServer:
             self._finish()
             with self._lock:
                 self._running = False
+                release = self._closed
+            if release:
+                self._release()
             self._stopped.set()
         error, self._error = self._error, None
         if error is not None:
@@ -165,7 +170,16 @@ class BaseServer:
             with contextlib.suppress(OSError):
                 os.unlink(self.unix_path)
             self.unix_path = None
-        if not self._running:
+        with self._lock:
+            self._closed = True
+            release = not self._running
+        if release:
+            self._release()
+
+    def _release(self) -> None:
+        """Close the selector and the wake-up pair, once, after the loop is gone."""
+        if not self._released:
+            self._released = True
             self._selector.close()
             self._wake_r.close()
             self._wake_w.close()

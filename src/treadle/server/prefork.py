@@ -205,6 +205,12 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 os.unlink(self.unix_path)
             self.unix_path = None
+        with self._lock:
+            if self._running or self._wake_r < 0:
+                return
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._wake_r = self._wake_w = -1
 
     def _signal(self, signum: int) -> None:
         with contextlib.suppress(OSError):
