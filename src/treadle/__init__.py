@@ -32,6 +32,16 @@ from treadle.helpers import send_from_directory as send_from_directory
 from treadle.helpers import stream_with_context as stream_with_context
 from treadle.helpers import url_for as url_for
 from treadle.json import jsonify as jsonify
+from treadle.signals import appcontext_popped as appcontext_popped
+from treadle.signals import appcontext_pushed as appcontext_pushed
+from treadle.signals import appcontext_tearing_down as appcontext_tearing_down
+from treadle.signals import before_render_template as before_render_template
+from treadle.signals import got_request_exception as got_request_exception
+from treadle.signals import message_flashed as message_flashed
+from treadle.signals import request_finished as request_finished
+from treadle.signals import request_started as request_started
+from treadle.signals import request_tearing_down as request_tearing_down
+from treadle.signals import template_rendered as template_rendered
 from treadle.wrappers import Request as Request
 from treadle.wrappers import Response as Response
 
@@ -51,27 +61,37 @@ __all__ = [
     "Treadle",
     "abort",
     "after_this_request",
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
     "copy_current_request_context",
     "current_app",
     "flash",
     "g",
     "get_flashed_messages",
     "get_template_attribute",
+    "got_request_exception",
     "has_app_context",
     "has_request_context",
     "json",
     "jsonify",
     "make_response",
+    "message_flashed",
     "redirect",
     "render_template",
     "render_template_string",
     "request",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
     "send_file",
     "send_from_directory",
     "session",
     "stream_template",
     "stream_template_string",
     "stream_with_context",
+    "template_rendered",
     "url_for",
 ]
 

@@ -34,6 +34,13 @@ from treadle.json import DefaultJSONProvider, JSONProvider
 from treadle.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from treadle.scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from treadle.sessions import SecureCookieSessionInterface, SessionInterface
+from treadle.signals import (
+    appcontext_tearing_down,
+    got_request_exception,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
 from treadle.wrappers import Request, Response
 
 if TYPE_CHECKING:
@@ -627,6 +634,8 @@ class Treadle(Scaffold):
     def full_dispatch_request(self) -> Response:
         """Hooks, view, error handling and response finishing for the current request."""
         self._got_first_request = True
+        if request_started.receivers:
+            request_started.send(self, _async_wrapper=self.ensure_sync)
         try:
             rv = self.preprocess_request()
             if rv is None:
@@ -680,6 +689,8 @@ class Treadle(Scaffold):
         response = self.make_response(rv)
         try:
             response = self.process_response(response)
+            if request_finished.receivers:
+                request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -775,13 +786,14 @@ class Treadle(Scaffold):
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         teardown = self.teardown_request_funcs
-        if not teardown:
-            return
-        for name in _hook_names(_cv_request.get().request.endpoint)[1]:
-            funcs = teardown.get(name)
-            if funcs:
-                for func in reversed(funcs):
-                    self._sync(func)(exc)
+        if teardown:
+            for name in _hook_names(_cv_request.get().request.endpoint)[1]:
+                funcs = teardown.get(name)
+                if funcs:
+                    for func in reversed(funcs):
+                        self._sync(func)(exc)
+        if request_tearing_down.receivers:
+            request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:
         """Run teardown_appcontext functions, last registered first."""
@@ -789,6 +801,8 @@ class Treadle(Scaffold):
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
             self._sync(func)(exc)
+        if appcontext_tearing_down.receivers:
+            appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     # -- errors -----------------------------------------------------------------------------
 
@@ -847,6 +861,8 @@ class Treadle(Scaffold):
     def handle_exception(self, e: Exception) -> Response:
         """An unhandled error: re-raise it in debug/testing, else log it and answer 500."""
         exc_info = sys.exc_info()
+        if got_request_exception.receivers:
+            got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)
         propagate = self.config["PROPAGATE_EXCEPTIONS"]
         if propagate is None:
             propagate = self.testing or self.debug

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from treadle.exceptions import HTTPException
 from treadle.globals import _cv_app, _cv_request
+from treadle.signals import appcontext_popped, appcontext_pushed
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -128,6 +129,8 @@ class AppContext:
     def push(self) -> None:
         """Make this the current app context."""
         self._cv_tokens.append(_cv_app.set(self))
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:
         """Stop being current; on the outermost pop run the teardown_appcontext functions."""
@@ -141,6 +144,8 @@ class AppContext:
             _cv_app.reset(self._cv_tokens.pop())
         if ctx is not self:
             raise AssertionError(f"Popped wrong app context. ({ctx!r} instead of {self!r})")
+        if appcontext_popped.receivers:
+            appcontext_popped.send(self.app, _async_wrapper=self.app.ensure_sync)
 
     def __enter__(self) -> AppContext:
         self.push()

@@ -14,6 +14,7 @@ from treadle.exceptions import abort as _abort_default
 from treadle.globals import _cv_app, _cv_request, current_app, request
 from treadle.httputil import iri_to_uri
 from treadle.scaffold import get_root_path
+from treadle.signals import message_flashed
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -118,6 +119,9 @@ def flash(message: str, category: str = "message") -> None:
     flashes = session.get("_flashes", [])
     flashes.append((category, message))
     session["_flashes"] = flashes
+    if message_flashed.receivers:
+        app = _cv_app.get().app
+        message_flashed.send(app, _async_wrapper=app.ensure_sync, message=message, category=category)
 
 
 def get_flashed_messages(

@@ -15,6 +15,7 @@ from jinja2 import Environment as BaseEnvironment
 
 from treadle.globals import _cv_request, current_app
 from treadle.helpers import stream_with_context
+from treadle.signals import before_render_template, template_rendered
 
 if TYPE_CHECKING:
     from treadle.app import Treadle
@@ -99,7 +100,12 @@ class DispatchingJinjaLoader(BaseLoader):
 
 def _render(app: Treadle, template: Template, context: dict[str, Any]) -> str:
     app.update_template_context(context)
-    return template.render(context)
+    if before_render_template.receivers:
+        before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    rendered = template.render(context)
+    if template_rendered.receivers:
+        template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    return rendered
 
 
 def render_template(template_name_or_list: TemplateName, **context: Any) -> str:
@@ -115,9 +121,17 @@ def render_template_string(source: str, **context: Any) -> str:
     return _render(app, app.jinja_env.from_string(source), context)
 
 
+def _generate(app: Treadle, template: Template, context: dict[str, Any]) -> Iterator[str]:
+    yield from template.generate(context)
+    if template_rendered.receivers:
+        template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+
+
 def _stream(app: Treadle, template: Template, context: dict[str, Any]) -> Iterator[str]:
     app.update_template_context(context)
-    chunks = template.generate(context)
+    if before_render_template.receivers:
+        before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    chunks = _generate(app, template, context)
     if _cv_request.get(None) is not None:
         return stream_with_context(chunks)  # type: ignore[no-any-return]
     return chunks
