@@ -23,6 +23,7 @@ from treadle.dev.reloader.detectors import Detector, make_detector
 from treadle.dev.reloader.files import FileFilter, ModuleScanner, Stamp, forget_bytecode
 from treadle.dev.reloader.forks import ForkGuard
 from treadle.dev.reloader.settings import (
+    BASELINE_TIMEOUT,
     ENV_CHANNEL_FD,
     ENV_SERVER_FD,
     EXIT_RELOAD,
@@ -30,11 +31,6 @@ from treadle.dev.reloader.settings import (
 )
 
 __all__ = ["serve_in_child"]
-
-# The watcher sends its stamps right after starting us; they are long there by
-# the time the app is imported, so this only bounds a watcher that hangs.
-_BASELINE_TIMEOUT = 10.0
-
 
 def _exit(code: int) -> NoReturn:
     flush_output()
@@ -57,7 +53,7 @@ def serve_in_child(serve: Callable[[int], None], settings: ReloaderSettings) -> 
     """Run ``serve(listening_fd)`` while a thread watches for changes."""
     server_fd, channel_fd = _inherited_fds()
     channel = socket.socket(fileno=channel_fd)
-    baseline = read_stamps(channel, _BASELINE_TIMEOUT)
+    baseline = read_stamps(channel, BASELINE_TIMEOUT)
     guard = ForkGuard()
     guard.install()
     watcher = threading.Thread(target=_watch_forever,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 __all__ = [
+    "BASELINE_TIMEOUT",
     "ENV_CHANNEL_FD",
     "ENV_RUN_MAIN",
     "ENV_SERVER_FD",
@@ -39,6 +40,9 @@ ENV_CHANNEL_FD: Final = "TREADLE_RELOADER_FD"
 
 STOP_TIMEOUT: Final = 10.0
 """Seconds the watcher waits after SIGTERM before it kills the child outright."""
+
+BASELINE_TIMEOUT: Final = 10.0
+"""Seconds a child waits for the watcher's stamps (sent at once: this bounds a hung watcher)."""
 
 
 def watchdog_installed() -> bool:
