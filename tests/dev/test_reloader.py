@@ -137,9 +137,10 @@ def http_get(address: int | str, timeout: float = 5.0) -> str:
 class ReloaderRun:
     """A watcher process started from ``script``, with its output collected."""
 
-    def __init__(self, script: Path, port_pattern: str) -> None:
+    def __init__(self, script: Path) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("TREADLE_RUN_MAIN", None)
+        for name in ("TREADLE_RUN_MAIN", "TREADLE_SERVER_FD", "TREADLE_RELOADER_FD"):
+            env.pop(name, None)
         self.proc = subprocess.Popen(
             [sys.executable, script.name], cwd=script.parent, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -147,8 +148,12 @@ class ReloaderRun:
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        found = self.wait_for_line(port_pattern).group(1)
-        self.port: int | str = int(found) if found.isdigit() else found
+        self.port: int | str = 0
+
+    def wait_for_address(self, pattern: str) -> None:
+        """Learn the port (or Unix socket path) from the first line matching ``pattern``."""
+        found = self.wait_for_line(pattern).group(1)
+        self.port = int(found) if found.isdigit() else found
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -228,8 +233,9 @@ def start(project: Path) -> Iterator[object]:
         path = project / "serve.py"
         path.write_text(script or STANDALONE_SCRIPT.format(imports=imports, options=options),
                         encoding="utf-8")
-        run = ReloaderRun(path, port_pattern)
-        runs.append(run)
+        run = ReloaderRun(path)
+        runs.append(run)  # stopped at teardown even if it never starts listening
+        run.wait_for_address(port_pattern)
         return run
 
     yield _start
