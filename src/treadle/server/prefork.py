@@ -39,6 +39,7 @@ __all__ = [
 WORKER_BOOT_ERROR = 3  # a worker's exit code when it could not start serving
 _POLL = 1.0  # longest wait between looks at the workers, signals or not
 _POLL_STOPPING = 0.1  # without SIGCHLD (not the main thread) exits are noticed by polling
+_WORKER_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGCHLD}
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,17 +331,23 @@ class Supervisor:
 
     def _spawn(self) -> None:
         beat_r, beat_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(beat_r)
-            self._worker(beat_w)  # never returns
+        # Signals wait until the child has its own handlers: a SIGTERM landing in
+        # between would otherwise hit the supervisor's handler copy and be lost.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _WORKER_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(beat_r)
+                self._worker(beat_w, blocked)  # never returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(beat_w)
         os.set_blocking(beat_r, False)
         self._beats[beat_r] = pid
         self.last_beat[pid] = time.monotonic()
         self.state = replace(self.state, alive=self.state.alive | {pid})
 
-    def _worker(self, beat_w: int) -> None:
+    def _worker(self, beat_w: int, mask: set[int | signal.Signals]) -> None:
         """The child side of a fork: serve on the inherited socket, then ``os._exit``."""
         code = 0
         try:
@@ -358,6 +365,7 @@ class Supervisor:
                                  passthrough_errors=self.passthrough_errors, multiprocess=True)
             server.heartbeat_fd = beat_w
             signal.signal(signal.SIGTERM, lambda signum, frame: server.request_stop())
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         except BaseException:
             traceback.print_exc()
             code = WORKER_BOOT_ERROR
