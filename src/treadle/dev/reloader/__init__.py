@@ -57,7 +57,7 @@ def run_with_reloader(
 
     with bind() as listener:
         try:
-            code = watch_and_restart(listener, settings, settings.reloader_type)
+            code = watch_and_restart(listener, settings)
         finally:
             if unix_socket_path is not None:
                 _remove_socket_file(unix_socket_path)

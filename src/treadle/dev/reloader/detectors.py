@@ -17,7 +17,7 @@ __all__ = ["Detector", "StatDetector", "group_by_dir", "make_detector"]
 
 
 class Detector(Protocol):
-    name: str
+    """What the child's watch loop asks of a detector, stat or watchdog alike."""
 
     def watch(self, paths: Iterable[str], *, dirs: bool = True) -> None:
         """Watch ``paths``; with ``dirs``, also every ``.py`` file beside them."""
@@ -47,8 +47,6 @@ class StatDetector:
     module counts too, so fixing a module that failed to import (and so never
     reached ``sys.modules``) still reloads.
     """
-
-    name = "stat"
 
     def __init__(self, file_filter: FileFilter, baseline: Mapping[str, Stamp | None]) -> None:
         self._filter = file_filter

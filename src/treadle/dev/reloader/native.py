@@ -51,8 +51,6 @@ class WatchdogDetector:
         os.set_blocking(self._wake_w, False)
         self._handler = _Forward(self)
         self._observer = Observer()
-        kind = type(self._observer).__name__.lower().removesuffix("observer")
-        self.name = f"watchdog ({kind})" if kind else "watchdog"
         self._observer.start()
 
     def watch(self, paths: Iterable[str], *, dirs: bool = True) -> None:

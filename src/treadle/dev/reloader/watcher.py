@@ -119,8 +119,7 @@ class _Signals:
         self.drain()
 
 
-def watch_and_restart(listener: socket.socket, settings: ReloaderSettings,
-                      describe: str) -> int:
+def watch_and_restart(listener: socket.socket, settings: ReloaderSettings) -> int:
     """Run children on ``listener`` until SIGINT/SIGTERM; the exit status to use (0)."""
     file_filter = FileFilter.for_this_process(settings.exclude_patterns)
     extras = [p for p in settings.extra_files if not file_filter.is_excluded(p)]
@@ -129,7 +128,7 @@ def watch_and_restart(listener: socket.socket, settings: ReloaderSettings,
     with _Signals() as signals:
         while not signals.stop_requests:
             baseline = take_stamps(_baseline_paths(known, extras, file_filter))
-            log(f" * Restarting with {describe}")
+            log(f" * Restarting with {settings.reloader_type}")
             code = _run_child(listener, baseline, known, signals)
             if code is None or signals.stop_requests:
                 break
