@@ -47,6 +47,9 @@ def run_with_reloader(
     ``unix_socket_path`` names the socket file ``bind()`` created, for the
     watcher to remove when it exits.
     """
+    if os.name != "posix":
+        raise RuntimeError("use_reloader=True needs a POSIX system (Linux, macOS, BSD): the "
+                           "reloader relies on SIGCHLD and fork hooks; restart by hand here")
     settings = ReloaderSettings.build(extra_files, exclude_patterns, interval, reloader_type)
     if is_running_from_reloader() and ENV_CHANNEL_FD in os.environ:
         from treadle.dev.reloader.child import serve_in_child
