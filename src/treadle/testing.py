@@ -604,7 +604,7 @@ class TreadleClient:
         self._context_stack.close()
         self._add_cookies_to_wsgi(environ)
         body, status, headers = run_wsgi_app(self.application, environ, buffered=buffered)
-        request = self.application.request_class(environ)
+        request = self.application.request_class(environ, populate_request=False)
         response = self.response_wrapper(body, status, headers, request=request)
         response.json_module = self.application.json
         self._update_cookies_from_response(*_cookie_origin(environ), response.headers.getlist("Set-Cookie"))
