@@ -417,13 +417,11 @@ class BaseServer:
                 self._wake_w.send(b"r")
 
     def _take_returns(self) -> None:
-        # Drain the wake-up bytes before taking the list, so a return that
-        # lands after the swap always sends a fresh byte.
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except OSError:
-            pass
+        # Read the wake-up bytes before taking the list, so a return that lands
+        # after the swap always sends a fresh byte. One byte is written per
+        # swap, so one read empties the pair; a leftover only costs a spare wake.
+        with contextlib.suppress(OSError):
+            self._wake_r.recv(4096)
         with self._lock:
             returns, self._returns = self._returns, []
             self._wake_pending = False
