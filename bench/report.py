@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from loadgen import WrkReport
+from loadgen import WRK_SOCKET_TIMEOUT_S, WrkReport
 from scenarios import PythonScenario, ServerSpec, WrkScenario
 from servers import GroupMemory
 
@@ -51,6 +51,17 @@ def format_ratio(numerator: float, denominator: float) -> str:
     if numerator <= 0 or denominator <= 0:
         return MISSING
     return f"{numerator / denominator:.2f}x"
+
+
+def latency_cell(r: WrkReport, quantile: float) -> str:
+    """A latency percentile as wrk measured it, or `> 2 s` when timeouts reach that far.
+
+    wrk leaves responses slower than its timeout out of the histogram and counts them
+    as timeouts, so its own percentile would understate (even read 0 when all time out).
+    """
+    if r.requests and r.timeouts >= (1 - quantile) * r.requests:
+        return f"> {WRK_SOCKET_TIMEOUT_S} s"
+    return format_ms(r.p50_ms if quantile == 0.50 else r.p99_ms)
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
@@ -98,7 +109,7 @@ def scenario_table(scenario: WrkScenario, outcomes: Sequence[Outcome],
             rows.append([title, "failed"] + [MISSING] * (len(headers) - 2))
             continue
         r = outcome.report
-        row = [title, format_rps(r.requests_per_s), format_ms(r.p50_ms), format_ms(r.p99_ms),
+        row = [title, format_rps(r.requests_per_s), latency_cell(r, 0.50), latency_cell(r, 0.99),
                f"{r.socket_errors:,}", f"{r.non_2xx:,}"]
         if scenario.ideal_rps:
             row.append(f"{100 * r.requests_per_s / scenario.ideal_rps:.0f}%")
@@ -183,13 +194,17 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def load_average() -> str:
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def machine_info(wrk: str) -> dict[str, object]:
     """Everything a reader needs to judge the numbers: host, CPU, Python, versions."""
     return {
         "uname": uname(),
         "cpu": cpu_model(),
         "cores": os.cpu_count() or 0,
-        "load": " ".join(f"{n:.2f}" for n in os.getloadavg()),
+        "load": load_average(),
         "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
         "wrk": wrk,
         "packages": package_versions(),
@@ -222,8 +237,9 @@ def render_page(*, date: str, command: str, machine: Mapping[str, object],
         "## Machine",
         "",
         f"- uname: `{machine.get('uname')}`",
-        f"- CPU: {machine.get('cpu')}, {machine.get('cores')} cores; load average "
-        f"(1, 5, 15 min) at the end of the run: {machine.get('load')}",
+        f"- CPU: {machine.get('cpu')}, {machine.get('cores')} cores",
+        f"- load average (1, 5, 15 min): {machine.get('load_start')} at the start, "
+        f"{machine.get('load')} at the end",
         f"- Python: {machine.get('python')}",
         f"- wrk: {machine.get('wrk')}",
         f"- packages: {versions}",

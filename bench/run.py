@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
           f"at most {worst / 60:.1f} min.", flush=True)
 
     started = dt.datetime.now(dt.UTC)
+    load_start = report.load_average()
     sections: list[report.Section] = []
     record: dict[str, object] = {}
     for scenario_name in args.scenarios:
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
 
     command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
     chosen = {name: SERVERS[name] for name in args.servers}
-    machine = report.machine_info(wrk)
+    machine = {**report.machine_info(wrk), "load_start": load_start}
     page = report.render_page(date=started.strftime("%Y-%m-%d %H:%M UTC"), command=command,
                               machine=machine, method=method_notes(args.duration, args.warmup),
                               servers=chosen, sections=sections)

@@ -211,6 +211,18 @@ def test_smaps_rollup_fields_are_read_in_kib() -> None:
     assert servers.parse_smaps_rollup(text) == {"Rss": 1732, "Pss": 308}
 
 
+def test_latency_reached_by_timeouts_reads_as_above_the_timeout() -> None:
+    all_timed_out = _report(32, p50_ms=0.0, p99_ms=0.0, requests=320, timeouts=324)
+    assert report.latency_cell(all_timed_out, 0.50) == f"> {loadgen.WRK_SOCKET_TIMEOUT_S} s"
+    assert report.latency_cell(all_timed_out, 0.99) == f"> {loadgen.WRK_SOCKET_TIMEOUT_S} s"
+
+
+def test_a_few_timeouts_move_only_the_tail() -> None:
+    some = _report(100, p50_ms=12.0, p99_ms=900.0, requests=1000, timeouts=20)
+    assert report.latency_cell(some, 0.50) == "12.0 ms"
+    assert report.latency_cell(some, 0.99) == f"> {loadgen.WRK_SOCKET_TIMEOUT_S} s"
+
+
 def test_nested_figures_flatten_to_dotted_names() -> None:
     pairs = report.flatten({"proxy": {"attr_ns": 85.25, "calls": 1000000}, "ok": True})
     assert pairs == [("proxy.attr_ns", "85.25"), ("proxy.calls", "1,000,000"), ("ok", "True")]
