@@ -646,14 +646,16 @@ class Treadle(Scaffold):
 
     def preprocess_request(self) -> Any:
         """Run url_value_preprocessors then before_request hooks; a hook's return value wins."""
+        preprocessors = self.url_value_preprocessors
+        before = self.before_request_funcs
+        if not (preprocessors or before):
+            return None
         req = _cv_request.get().request
         names = _hook_names(req.endpoint)[0]
-        preprocessors = self.url_value_preprocessors
         if preprocessors:
             for name in names:
                 for url_func in preprocessors.get(name, ()):
                     url_func(req.endpoint, req.view_args)
-        before = self.before_request_funcs
         if before:
             for name in names:
                 for func in before.get(name, ()):
