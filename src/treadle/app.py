@@ -398,7 +398,7 @@ class Treadle(Dispatcher):
 
     def test_request_context(self, *args: Any, **kwargs: Any) -> RequestContext:
         """A request context for a made-up request; arguments are those of ``test_client().get``."""
-        from treadle.testing import EnvironBuilder
+        from treadle.environbuilder import EnvironBuilder
 
         builder = EnvironBuilder(self, *args, **kwargs)
         try:
