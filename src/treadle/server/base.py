@@ -255,8 +255,6 @@ class BaseServer:
                          timeout=config.body_timeout)
             ch.handler = self.handler_class(self, ch, address)
             ch.deadline = deadline
-            if context is None:
-                ch.state = IDLE
             channels.add(ch)
             register(sock, _READ, ch)
             if context is None:

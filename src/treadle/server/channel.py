@@ -62,7 +62,7 @@ class Channel:
         self.conn = conn
         self.tls = tls
         self.timeout = timeout
-        self.state = HANDSHAKE if tls else HEAD
+        self.state = HANDSHAKE if tls else IDLE
         self.deadline = 0.0
         self.requests = 0
         self._expect_continue = False
