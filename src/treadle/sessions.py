@@ -185,14 +185,18 @@ class NullSession(SecureCookieSession):
 class SessionInterface:
     """How sessions are opened from a request and saved on a response.
 
-    Subclass it and set ``app.session_interface`` to store sessions elsewhere. Set
-    ``open_lazily`` only if ``open_session`` reads nothing but the session cookie: then
+    Subclass it and set ``app.session_interface`` to store sessions elsewhere. Make
+    ``open_lazily`` true only if ``open_session`` reads nothing but the session cookie: then
     requests that never touch the session and carry no cookie skip it entirely.
     """
 
     null_session_class: type[SecureCookieSession] = NullSession
     pickle_based = False
-    open_lazily = False
+
+    @property
+    def open_lazily(self) -> bool:
+        """Whether the session may be opened on first use instead of when the request starts."""
+        return False
 
     def make_null_session(self, app: Treadle) -> SecureCookieSession:
         """The placeholder used when ``open_session`` returns None."""
@@ -258,10 +262,12 @@ class SecureCookieSessionInterface(SessionInterface):
     key_derivation = "hmac"
     serializer: Any = session_json_serializer
     session_class: type[SecureCookieSession] = SecureCookieSession
-    open_lazily = True
+    _serializer_cache: tuple[Any, URLSafeTimedSerializer] | None = None
 
-    def __init__(self) -> None:
-        self._serializer_cache: tuple[Any, URLSafeTimedSerializer] | None = None
+    @property
+    def open_lazily(self) -> bool:
+        # Only this class's own open_session is known to read nothing but the cookie.
+        return type(self).open_session is SecureCookieSessionInterface.open_session
 
     def get_signing_serializer(self, app: Treadle) -> URLSafeTimedSerializer | None:
         """The signer for the app's SECRET_KEY (and fallbacks), or None without a key."""

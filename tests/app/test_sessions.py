@@ -249,3 +249,22 @@ def test_custom_session_interface_is_used(app: Treadle, client: Any) -> None:
     _set_and_get(app)
     client.get("/set")
     assert store == {"value": "stored"}
+
+
+def test_subclass_with_own_open_session_is_opened_eagerly(app: Treadle, client: Any) -> None:
+    from treadle.sessions import SecureCookieSessionInterface
+
+    class Defaulting(SecureCookieSessionInterface):
+        def open_session(self, app: Any, request: Any) -> Any:
+            session = super().open_session(app, request)
+            if session is not None:
+                session.setdefault("visits", 0)
+            return session
+
+    app.session_interface = Defaulting()
+    app.get("/")(lambda: "untouched")
+    assert "session=" in client.get("/").headers.get("Set-Cookie", "")
+
+
+def test_default_interface_opens_lazily(app: Treadle) -> None:
+    assert app.session_interface.open_lazily
