@@ -528,3 +528,34 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "update_item" in completed.stdout
+
+
+def test_treadle_run_serves_over_a_real_socket(tmp_path: Path) -> None:
+    import queue
+    import re
+    import threading
+    import urllib.request
+
+    path = _write_app(tmp_path, "served_app_mod", APP_SOURCE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "treadle", "--app", str(path), "run", "--port", "0", "--threads", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        port = None
+        while port is None:
+            line = lines.get(timeout=30)
+            found = re.search(r"Running on http://127\.0\.0\.1:(\d+)", line)
+            port = int(found.group(1)) if found else None
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert response.read() == b"home"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
