@@ -318,6 +318,8 @@ class _MultipartReader:
     def on_header_end(self) -> None:
         name = self.header_name.decode("latin-1").strip()
         value = self.header_value.decode("utf-8", "replace").strip()
+        if "\r" in value or "\n" in value:  # python-multipart lets a bare CR/LF through
+            raise BadRequest("A multipart part header contains a bare line break.")
         self.headers.append((name, value))
         self.header_name = bytearray()
         self.header_value = bytearray()
