@@ -112,7 +112,9 @@ def login() -> Response | tuple[str, int]:
     session.clear()
     session["user_id"] = user["id"]
     flash(f"Welcome, {username}.")
-    return redirect(_local_target(request.args.get("next")) or url_for("notes.index"))
+    target = _local_target(request.args.get("next"))
+    # ``next`` is a path inside the app; script_root keeps it under the prefix it is mounted at.
+    return redirect(request.script_root + target if target else url_for("notes.index"))
 
 
 @bp.post("/logout")

@@ -116,3 +116,13 @@ def test_deleted_user_is_logged_out(auth: AuthActions, client: TreadleClient, ap
         db.execute("DELETE FROM user")
         db.commit()
     assert client.get("/notes/new").status_code == 302
+
+
+def test_login_next_stays_under_the_mount_prefix(auth: AuthActions, client: TreadleClient) -> None:
+    auth.register()
+    response = client.post(
+        "/auth/login?next=/notes/new",
+        base_url="http://localhost/mounted/",
+        data={"username": "ann", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/mounted/notes/new"
