@@ -39,6 +39,10 @@ SERVERS: dict[str, list[str]] = {
         "{python}", "-m", "treadle.serving", "--processes", "2", "--threads", "4",
         "--host", "127.0.0.1", "--port", "{port}", "wsgi:app",
     ],
+    # systemd socket activation: the listening socket is inherited, as fd 3 under systemd.
+    "treadle-inherited-fd": [
+        "{python}", "-m", "treadle.serving", "--fd", "{fd}", "--processes", "2", "wsgi:app",
+    ],
     "gunicorn-sync": [
         "gunicorn", "--chdir", "{example}", "--bind", "127.0.0.1:{port}",
         "--workers", "2", "--worker-class", "sync", "wsgi:app",
@@ -130,9 +134,12 @@ def executable(name: str) -> str:
     return found
 
 
-def command(name: str, port: int) -> list[str]:
-    """The command line of server ``name`` listening on ``port``."""
-    argv = [arg.format(port=port, example=EXAMPLE, python=sys.executable) for arg in SERVERS[name]]
+def command(name: str, port: int, fd: int = -1) -> list[str]:
+    """The command line of server ``name`` listening on ``port`` (or the inherited ``fd``)."""
+    argv = [
+        arg.format(port=port, fd=fd, example=EXAMPLE, python=sys.executable)
+        for arg in SERVERS[name]
+    ]
     return [executable(SERVERS[name][0]), *argv[1:]]
 
 
@@ -153,7 +160,9 @@ def probe(host: str, port: int, path: str) -> int | None:
 class ServerProcess:
     """One server process in its own process group, logging to a file."""
 
-    def __init__(self, argv: list[str], log_path: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, argv: list[str], log_path: Path, env: dict[str, str], pass_fds: tuple[int, ...] = ()
+    ) -> None:
         self.argv = argv
         self.log_path = log_path
         with open(log_path, "wb") as log:
@@ -165,6 +174,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                pass_fds=pass_fds,
             )
 
     def log(self) -> str:
@@ -248,9 +258,16 @@ def start_server(name: str, tmp: Path) -> Site:
     """Serve the notes app with server ``name``; ready when it returns."""
     env = notes_env(tmp)
     init_db(env)
-    port = free_port()
     deadline = time.monotonic() + START_TIMEOUT
-    process = ServerProcess(command(name, port), tmp / f"{name}.log", env)
+    if "{fd}" in SERVERS[name]:
+        # Bound and listening before the server starts, as systemd's socket unit does.
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            port = listener.getsockname()[1]
+            fd = listener.fileno()
+            process = ServerProcess(command(name, port, fd), tmp / f"{name}.log", env, (fd,))
+    else:
+        port = free_port()
+        process = ServerProcess(command(name, port), tmp / f"{name}.log", env)
     site = Site(f"http://127.0.0.1:{port}", processes=[process], ports={"http": port})
     try:
         process.wait_until_serving(port, READY_PATH, deadline)
