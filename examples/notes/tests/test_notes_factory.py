@@ -12,9 +12,9 @@ from notes import create_app
 from notes.db import get_db
 
 
-def test_test_config_turns_testing_on(app: Treadle) -> None:
+def test_test_config_turns_testing_on(app: Treadle, tmp_path: Path) -> None:
     assert app.testing
-    assert not create_app({"SECRET_KEY": "x", "UPLOAD_FOLDER": "/tmp/notes-unused"}).testing
+    assert not create_app({"SECRET_KEY": "x", "UPLOAD_FOLDER": str(tmp_path)}).testing
 
 
 def test_environment_variables_with_notes_prefix_configure_the_app(
