@@ -191,16 +191,29 @@ def test_locate_app_missing_module() -> None:
     assert locate_app("no_such_module_xyz", None, raise_if_not_found=False) is None
 
 
+def _forget_default_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another test (or example) may already have imported a module named app or wsgi.
+    for name in ("app", "wsgi"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+
 def test_script_info_finds_app_py_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _write_app(tmp_path, "app", APP_SOURCE)
     monkeypatch.chdir(tmp_path)
+    _without_app_packages_on_path(monkeypatch)
+    _write_app(tmp_path, "app", APP_SOURCE)
     assert ScriptInfo().load_app().name == "app"
 
 
 def _without_app_packages_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    # tests/ is on sys.path and tests/app would import as a namespace package named "app".
-    kept = [p for p in sys.path if not os.path.isdir(os.path.join(p or ".", "app"))]
+    # Other test directories on sys.path hold an "app" package (tests/app) or a wsgi.py
+    # (examples/notes); the default lookup must only see the test's own directory.
+    kept = [
+        p
+        for p in sys.path
+        if not any(os.path.exists(os.path.join(p or ".", name)) for name in ("app", "app.py", "wsgi.py"))
+    ]
     monkeypatch.setattr(sys, "path", kept)
+    _forget_default_modules(monkeypatch)
 
 
 def test_script_info_without_app_explains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
