@@ -300,6 +300,18 @@ def test_bad_request_between_good_ones_stops_the_connection(serve: Any, mode: An
     assert recorder.paths == ["/a"]
 
 
+@pytest.mark.parametrize("first", [
+    b"GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    b"GET /a HTTP/1.0\r\n\r\n",
+], ids=["Connection: close", "HTTP/1.0"])
+def test_nothing_after_a_closing_request_is_served(serve: Any, mode: Any, first: bytes) -> None:
+    recorder = Recorder()
+    srv = serve(recorder, **mode)
+    [reply] = replies(talk(srv, first + BEHIND))
+    assert reply.status == 200 and reply.headers["connection"] == "close"
+    assert recorder.paths == ["/a"]
+
+
 def big_body_with_a_request_inside(size: int) -> bytes:
     inner = b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
     return inner * (size // len(inner)) + b"x" * (size % len(inner))

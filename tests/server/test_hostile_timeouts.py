@@ -145,7 +145,8 @@ def test_idle_keep_alive_connection_is_closed_after_keepalive_timeout(serve: Any
         assert read_response(sock).startswith(b"HTTP/1.1 200 ")
         idle_from = time.monotonic()
         assert read_to_close(sock) == b""  # closed quietly: no request was pending
-        assert SHORT * 0.9 <= time.monotonic() - idle_from < SHORT + SLACK
+        # The idle clock starts when the server parks the connection, just before idle_from.
+        assert SHORT / 2 <= time.monotonic() - idle_from < SHORT + SLACK
 
 
 def test_max_keepalive_requests_closes_after_the_last_with_connection_close(
@@ -275,7 +276,9 @@ def test_slow_loris_clients_neither_starve_others_nor_stay_open(serve: Any) -> N
             pause = (window_end - time.monotonic()) / 100
             if pause > 0:
                 loris.stop.wait(pause)
-        assert max(latencies) < 1.0, f"slowest normal request took {max(latencies):.2f}s"
+        # Starved, it would wait for the slow ones to be dropped (header_timeout or more).
+        assert max(latencies) < SLOW_HEADER_TIMEOUT / 2, (
+            f"slowest normal request took {max(latencies):.2f}s")
 
         loris.thread.join(SLOW_HEADER_TIMEOUT + 3 * SLACK)
         assert len(loris.closed_after) == SLOW_CLIENTS, (
