@@ -9,13 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from wire import Client, get
 
+from treadle.server.base import READY, RETIRE
 from treadle.server.prefork import (
+    WORKER_BOOT_ERROR,
     Exit,
     Kill,
     Spawn,
@@ -24,6 +27,13 @@ from treadle.server.prefork import (
     Terminate,
     Wait,
     decide,
+    exited,
+    killed,
+    reloaded,
+    reported,
+    resized,
+    spawned,
+    terminated,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,49 +42,156 @@ ROOT = Path(__file__).resolve().parents[2]
 # -- decide(): what to do next, as a pure function of state ---------------------------
 
 
+def running(*pids: int, workers: int | None = None, **changes: Any) -> SupervisorState:
+    """A state with ``pids`` alive, ready and heard from at time 0."""
+    state = SupervisorState(workers=len(pids) if workers is None else workers,
+                            alive=frozenset(pids), ready=frozenset(pids), ever_ready=True,
+                            last_beat=dict.fromkeys(pids, 0.0))
+    return replace(state, **changes)
+
+
 def test_missing_workers_are_spawned() -> None:
-    assert decide(SupervisorState(workers=3, alive=frozenset({10})), now=0) == Spawn(2)
+    assert decide(running(10, workers=3), now=0) == Spawn(2)
 
 
 def test_a_full_set_of_workers_waits() -> None:
-    assert type(decide(SupervisorState(workers=2, alive=frozenset({10, 11})), now=0)) is Wait
+    assert type(decide(running(10, 11), now=0)) is Wait
 
 
 def test_a_stop_request_terminates_every_worker() -> None:
-    state = SupervisorState(workers=2, alive=frozenset({11, 10}), stop_requested=True)
-    assert decide(state, now=0) == Terminate((10, 11))
+    assert decide(running(11, 10, stop_requested=True), now=0) == Terminate((10, 11))
 
 
 def test_stopping_waits_for_workers_until_the_deadline() -> None:
-    state = SupervisorState(workers=2, alive=frozenset({10}), stop_requested=True,
-                            stop_deadline=30.0)
-    assert decide(state, now=29.95) == Wait(pytest.approx(0.05))
+    state = terminated(running(10, stop_requested=True), (10,), deadline=30.0)
+    assert type(decide(state, now=29.95)) is Wait
 
 
 def test_workers_left_after_the_deadline_are_killed_once() -> None:
-    state = SupervisorState(workers=2, alive=frozenset({10}), stop_requested=True,
-                            stop_deadline=30.0)
+    state = terminated(running(10, stop_requested=True), (10,), deadline=30.0)
     assert decide(state, now=30.0) == Kill((10,))
-    killed = SupervisorState(workers=2, alive=frozenset({10}), stop_requested=True,
-                             stop_deadline=30.0, killed=True)
-    assert type(decide(killed, now=31.0)) is Wait
+    assert type(decide(killed(state, (10,)), now=31.0)) is Wait
 
 
 def test_a_stopped_supervisor_exits_zero_once_workers_are_gone() -> None:
-    state = SupervisorState(workers=2, stop_requested=True, stop_deadline=30.0)
+    state = exited(terminated(running(10, stop_requested=True), (10,), 30.0), 10, 0)
     assert decide(state, now=1.0) == Exit(0)
 
 
 def test_dead_workers_are_not_replaced_while_stopping() -> None:
-    state = SupervisorState(workers=4, alive=frozenset({10}), stop_requested=True,
-                            stop_deadline=30.0)
+    state = terminated(running(10, workers=4, stop_requested=True), (10,), 30.0)
     assert type(decide(state, now=1.0)) is Wait
 
 
-def test_a_worker_that_cannot_boot_stops_everything_and_exits_one() -> None:
-    failing = SupervisorState(workers=2, alive=frozenset({11}), boot_failed=True)
+def test_a_worker_that_cannot_boot_at_start_stops_everything_and_exits_one() -> None:
+    state = spawned(spawned(SupervisorState(workers=2), 10, 0.0), 11, 0.0)
+    failing = exited(state, 10, WORKER_BOOT_ERROR)
+    assert failing.boot_failed
     assert decide(failing, now=0) == Terminate((11,))
-    assert decide(SupervisorState(workers=2, boot_failed=True, stop_deadline=5.0), now=0) == Exit(1)
+    assert decide(exited(failing, 11, 0), now=0) == Exit(1)
+
+
+def test_a_dead_worker_is_replaced() -> None:
+    assert decide(exited(running(10, 11), 10, -9), now=0) == Spawn(1)
+
+
+def test_ready_is_recorded_from_the_pipe() -> None:
+    state = reported(spawned(SupervisorState(workers=1), 10, 0.0), 10, READY, now=0.5)
+    assert state.ready == {10} and state.ever_ready and state.last_beat[10] == 0.5
+
+
+# reload (SIGHUP): one fresh worker at a time, old ones stop only once it is ready
+
+
+def test_reload_first_spawns_one_extra_worker() -> None:
+    assert decide(reloaded(running(10, 11)), now=0) == Spawn(1)
+
+
+def test_reload_waits_while_the_new_worker_boots() -> None:
+    state = spawned(reloaded(running(10, 11)), 12, 0.0)
+    assert type(decide(state, now=0.1)) is Wait
+
+
+def test_reload_stops_one_old_worker_once_the_new_one_is_ready() -> None:
+    state = reported(spawned(reloaded(running(10, 11)), 12, 0.0), 12, READY, now=0.1)
+    assert decide(state, now=0.1) == Terminate((10,))
+
+
+def test_reload_replaces_the_next_old_worker_after_the_first() -> None:
+    state = reported(spawned(reloaded(running(10, 11)), 12, 0.0), 12, READY, now=0.1)
+    state = terminated(state, (10,), deadline=30.0)
+    assert decide(state, now=0.2) == Spawn(1)
+    state = reported(spawned(state, 13, 0.2), 13, READY, now=0.3)
+    assert decide(state, now=0.3) == Terminate((11,))
+    state = terminated(state, (11,), deadline=30.0)
+    assert type(decide(state, now=0.4)) is Wait
+    assert state.serving == {12, 13} and not state.retiring
+
+
+def test_reload_whose_new_worker_cannot_boot_keeps_the_old_workers() -> None:
+    state = spawned(reloaded(running(10, 11)), 12, 0.0)
+    state = exited(state, 12, WORKER_BOOT_ERROR)
+    assert not state.boot_failed and not state.retiring
+    assert type(decide(state, now=0.1)) is Wait
+
+
+def test_reload_is_ignored_while_stopping() -> None:
+    state = running(10, stop_requested=True)
+    assert reloaded(state) == state
+
+
+# max_requests and stuck threads: the worker asks, the supervisor replaces it
+
+
+def test_a_worker_asking_to_retire_is_replaced_before_it_is_stopped() -> None:
+    state = reported(running(10, 11), 10, RETIRE, now=1.0)
+    assert state.retiring == {10}
+    assert decide(state, now=1.0) == Spawn(1)
+
+
+def test_a_worker_asks_to_retire_only_once() -> None:
+    state = reported(running(10, 11), 10, RETIRE, now=1.0)
+    state = exited(reported(spawned(state, 12, 1.0), 12, READY, 1.1), 12, 0)
+    assert reported(replace(state, retiring=frozenset()), 10, RETIRE, 2.0).retiring == set()
+
+
+# timeout: a worker that stops reporting is killed, then replaced
+
+
+def test_a_silent_worker_is_killed_after_timeout() -> None:
+    state = running(10, 11, timeout=5.0, last_beat={10: 0.0, 11: 4.0})
+    assert decide(state, now=5.5) == Kill((10,))
+
+
+def test_a_killed_silent_worker_is_replaced_before_it_is_reaped() -> None:
+    state = killed(running(10, 11, timeout=5.0, last_beat={10: 0.0, 11: 5.0}), (10,))
+    assert decide(state, now=5.5) == Spawn(1)
+
+
+def test_without_timeout_silence_is_never_fatal() -> None:
+    assert type(decide(running(10, timeout=0.0), now=1e6)) is Wait
+
+
+def test_waits_no_longer_than_the_next_possible_timeout() -> None:
+    wait = decide(running(10, timeout=5.0, last_beat={10: 0.0}), now=4.8)
+    assert type(wait) is Wait and wait.timeout == pytest.approx(0.2)
+
+
+def test_a_worker_told_to_stop_is_judged_by_its_grace_period_not_its_silence() -> None:
+    state = terminated(running(10, 11, timeout=5.0, last_beat={10: 0.0, 11: 9.0}), (10,), 20.0)
+    assert decide(state, now=9.5) != Kill((10,))
+
+
+# SIGTTIN / SIGTTOU
+
+
+def test_ttin_adds_a_worker() -> None:
+    assert decide(resized(running(10, 11), +1), now=0) == Spawn(1)
+
+
+def test_ttou_stops_one_worker_but_never_the_last() -> None:
+    assert decide(resized(running(10, 11), -1), now=0) == Terminate((10,))
+    assert resized(running(10), -1).workers == 1
 
 
 # -- real workers ------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Rules: only the loop thread touches the selector and the channel set; a worker
 gives a channel back through ``_hand_back`` (a locked list plus a wake-up
 byte). Engines differ only in ``_dispatch``: run the request inline or hand it
-to a thread.
+to a thread. Under a supervisor the loop also reports over a pipe (:data:`BEAT`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from treadle.server.handler import WSGIRequestHandler, logger
 from treadle.server.listeners import NODELAY_INHERITED
 from treadle.server.wsgi import FileWrapper, http_date
 
-__all__ = ["BaseServer", "WSGIApplication"]
+__all__ = ["BEAT", "READY", "RETIRE", "BaseServer", "WSGIApplication"]
 
 WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -37,6 +37,12 @@ _WAKE = object()  # selector data of the wake-up socket; the listener's is None
 _ACCEPT_BATCH = 64  # accepts per wake-up, so a connection flood cannot starve the others
 _LINGER = 2.0  # seconds a closing connection may keep sending before we drop it
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+NEVER = float("inf")  # a deadline that never comes
+
+# What a worker process writes to its supervisor's pipe, one byte per message.
+READY = b"R"  # serving: a rolling reload may now stop an old worker
+BEAT = b"."  # the loop is alive (at least every timeout / 4, and every second)
+RETIRE = b"Q"  # replace me, then stop me gracefully (max_requests, a stuck request)
 
 
 class BaseServer:
@@ -70,8 +76,13 @@ class BaseServer:
         if multiprocess is not None:
             self.multiprocess = multiprocess
         self.stopping = False
+        self.retiring = False
         self.heartbeat_fd: int | None = None
         self.unix_path: str | None = None
+        self._dispatched = 0
+        self._retire_at = 0  # 0: never (max_requests is off, or no supervisor)
+        self._request_timeout = 0.0  # threaded workers only; 0: off
+        self._next_beat = 0.0
 
         address = listener.getsockname()
         self.server_address: Any = address
@@ -156,11 +167,30 @@ class BaseServer:
         if running and threading.current_thread() is not getattr(self, "_loop_thread", None):
             self._stopped.wait()
 
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a stop was asked for (``shutdown``, ``request_stop``, a signal)."""
+        return self._stop_requested
+
     def request_stop(self) -> None:
         """Ask the loop to stop; safe in signal handlers (takes no lock)."""
         self._stop_requested = True
         with contextlib.suppress(OSError):
             self._wake_w.send(b"s")
+
+    def attach_supervisor(self, fd: int, *, retire_after: int, request_timeout: float) -> None:
+        """Report to a supervisor over pipe ``fd`` (before ``serve_forever``).
+
+        ``retire_after`` requests (0: never), or one request running past
+        ``request_timeout`` seconds on a thread, make this worker ask to be
+        replaced. A stuck single-threaded loop is caught by its silence instead.
+        """
+        self.heartbeat_fd = fd
+        self._retire_at = retire_after
+        if self.multithread:
+            self._request_timeout = request_timeout
+        if request_timeout:
+            self._sweep_interval = min(self._sweep_interval, max(0.05, request_timeout / 4))
 
     def server_close(self) -> None:
         """Close the listening socket (removing a Unix socket file we bound)."""
@@ -246,17 +276,8 @@ class BaseServer:
                     self._pause_accepting()
                     return
                 continue  # the client gave up before we accepted it
-            sock.setblocking(False)
-            if self._set_nodelay:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if context is not None:
-                sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-            ch = Channel(sock, Connection(config.limits), tls=context is not None,
-                         timeout=config.body_timeout)
-            ch.handler = self.handler_class(self, ch, address)
-            ch.deadline = deadline
-            channels.add(ch)
-            register(sock, _READ, ch)
+            ch = self._adopt(sock, address, deadline)
+            register(ch.sock, _READ, ch)
             if context is None:
                 self._read(ch)  # the request often arrives with the connection
             else:
@@ -264,6 +285,22 @@ class BaseServer:
             if len(channels) >= config.max_connections:
                 self._pause_accepting()
                 return
+
+    def _adopt(self, sock: socket.socket, address: Any, deadline: float) -> Channel:
+        """A channel for a freshly accepted socket, added to the set (not yet registered)."""
+        sock.setblocking(False)
+        if self._set_nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        config = self.config
+        context = self.ssl_context
+        if context is not None:
+            sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        ch = Channel(sock, Connection(config.limits), tls=context is not None,
+                     timeout=config.body_timeout)
+        ch.handler = self.handler_class(self, ch, address)
+        ch.deadline = deadline
+        self._channels.add(ch)
+        return ch
 
     def _handshake(self, ch: Channel) -> None:
         try:
@@ -289,6 +326,9 @@ class BaseServer:
             return
         if type(event) is Request:
             ch.state = BUSY
+            self._dispatched += 1
+            if self._dispatched == self._retire_at:
+                self._retire(f"served {self._dispatched} requests (max_requests)")
             self._dispatch(ch, event)
         elif event is NEED_DATA and received > 0:
             if ch.state == IDLE:
@@ -342,8 +382,10 @@ class BaseServer:
 
     def _sweep(self, now: float) -> None:
         """Enforce deadlines on parked connections and keep the supervisor informed."""
-        for ch in [ch for ch in self._channels if ch.state != BUSY and ch.deadline <= now]:
-            if ch.state == HEAD:
+        for ch in [ch for ch in self._channels if ch.deadline <= now]:
+            if ch.state == BUSY:
+                self._request_overdue(ch)
+            elif ch.state == HEAD:
                 self._reject(ch, RemoteProtocolError("request head timed out", 408))
             else:
                 self._close(ch)
@@ -351,12 +393,29 @@ class BaseServer:
                 len(self._channels) < self.config.max_connections):
             self._resume_accepting()
         if self.heartbeat_fd is not None:
-            self._beat()
+            self._beat(now)
 
-    def _beat(self) -> None:
+    def _request_overdue(self, ch: Channel) -> None:
+        """A thread has run one request past ``timeout``: no thread can be stopped, so
+        the whole worker is replaced once its other requests are done."""
+        ch.deadline = NEVER
+        self._retire(f"a request from {ch.handler.client_address[0]} has run longer than "
+                     f"timeout={self._request_timeout:g}s")
+
+    def _retire(self, reason: str) -> None:
+        """Ask the supervisor for a replacement; it stops this worker once that one is ready."""
+        if self.retiring or self.heartbeat_fd is None:
+            return
+        self.retiring = True
+        logger.warning("worker %d: %s; asking for a replacement", os.getpid(), reason)
+        self._beat(time.monotonic())
+
+    def _beat(self, now: float) -> None:
+        """Tell the supervisor this loop is alive (and whether it wants replacing)."""
         assert self.heartbeat_fd is not None
+        self._next_beat = now + self._sweep_interval
         try:
-            os.write(self.heartbeat_fd, b".")
+            os.write(self.heartbeat_fd, RETIRE if self.retiring else BEAT)
         except BlockingIOError:
             pass
         except OSError:
@@ -447,23 +506,58 @@ class BaseServer:
     # -- stopping ------------------------------------------------------------------
 
     def _graceful_stop(self) -> None:
-        """Stop accepting, close idle connections, give busy ones ``graceful_timeout``."""
+        """Stop listening, then serve every request clients already sent, within
+        ``graceful_timeout``: in-flight ones, pipelined or buffered ones, and those on
+        connections still in the kernel's backlog. Idle connections close at once;
+        answered ones close by lingering, so no reset can eat a response."""
         self.stopping = True
         self._pause_accepting()
-        for ch in [ch for ch in self._channels if ch.state != BUSY]:
-            self._close(ch)
+        self._drain_backlog()
+        # Our copy of the listener goes now: later connections are refused, not reset.
+        self.socket.close()
         deadline = time.monotonic() + self.config.graceful_timeout
         select = self._selector.select
-        while any(ch.state == BUSY for ch in self._channels):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            for key, _ in select(min(remaining, 0.5)):
+        while True:
+            now = time.monotonic()
+            for ch in list(self._channels):
+                if ch.state == IDLE:
+                    self._read(ch)  # a request that already arrived is served
+                    if ch.state == IDLE:
+                        self._close(ch)
+                elif ch.state != BUSY and ch.deadline <= now:
+                    if ch.state == HEAD:
+                        self._reject(ch, RemoteProtocolError("request head timed out", 408))
+                    else:
+                        self._close(ch)
+            remaining = deadline - now
+            if not self._channels or remaining <= 0:
+                return
+            for key, _ in select(min(remaining, 0.1)):
                 ch = key.data
                 if ch is _WAKE:
                     self._take_returns()
-                elif ch is not None:
-                    self._close(ch)
+                elif ch is None:
+                    continue
+                elif ch.state == CLOSING:
+                    self._linger(ch)
+                elif ch.state == HANDSHAKE:
+                    self._handshake(ch)
+                else:
+                    self._read(ch)
+
+    def _drain_backlog(self) -> None:
+        """Accept what the kernel already queued: closing the listener would reset it."""
+        listener = self.socket
+        deadline = time.monotonic() + self.config.header_timeout
+        for _ in range(self.config.backlog + _ACCEPT_BATCH):
+            try:
+                sock, address = listener.accept()
+            except OSError as exc:
+                if exc.errno == errno.ECONNABORTED:
+                    continue  # that client gave up; others may still be queued
+                return  # drained (EAGAIN), out of descriptors, or the listener is closed
+            ch = self._adopt(sock, address, deadline)
+            self._selector.register(ch.sock, _READ, ch)
 
     def _abort_all(self) -> None:
         self.stopping = True

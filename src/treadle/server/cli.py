@@ -7,17 +7,15 @@ generated from those tables so the CLI can never drift from them.
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import importlib
-import os
 import sys
 from typing import Any
 
 from treadle.http.limits import Limits
 from treadle.server.config import ServerConfig
+from treadle.server.loader import check_app_spec, load_app
 
-__all__ = ["build_parser", "load_app", "main"]
+__all__ = ["build_parser", "load_app", "main"]  # load_app: see treadle.server.loader
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         if field.name == "limits":
             continue
         kind = int if type(field.default) is int else float
+        shown = "" if field.default is None else f" (default: {field.default})"
         tuning.add_argument(_flag(field.name), type=kind, default=None, metavar="N",
-                            help=f"{field.metadata['help']} (default: {field.default})")
+                            help=f"{field.metadata['help']}{shown}")
     limits = parser.add_argument_group("request limits (see treadle.http.limits.Limits)")
     for field in dataclasses.fields(Limits):
         limits.add_argument(_flag(field.name), type=int, default=None, metavar="N",
@@ -79,20 +78,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--cert and --key go together")
     if args.adhoc and args.cert:
         parser.error("use either --adhoc or --cert/--key, not both")
+    app: Any = args.app
     try:
-        app = load_app(args.app)
+        if args.processes > 1:
+            check_app_spec(app)  # each worker imports it, so SIGHUP loads new code
+        else:
+            app = load_app(app)
     except (ImportError, AttributeError, ValueError, TypeError) as exc:
         parser.error(str(exc))
 
     options: dict[str, Any] = {}
-    for field in dataclasses.fields(ServerConfig):
+    for field in [*dataclasses.fields(ServerConfig), *dataclasses.fields(Limits)]:
         value = getattr(args, field.name, None)
         if value is not None:
             options[field.name] = value
-    limit_values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)
-                    if getattr(args, f.name) is not None}
-    if limit_values:
-        options["limits"] = Limits(**limit_values)
     threaded = args.threaded or (args.processes == 1 and options.get("threads", 1) > 1)
     ssl_context: Any = "adhoc" if args.adhoc else (args.cert, args.key) if args.cert else None
 
@@ -109,45 +108,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-def load_app(spec: str) -> Any:
-    """Import ``module:attr`` (or call ``module:factory(args)``) from the current directory."""
-    module_name, _, expression = spec.partition(":")
-    if not module_name:
-        raise ValueError(f"{spec!r} names no module; write it as module:app")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    module = importlib.import_module(module_name)
-    if not expression:
-        for name in ("app", "application"):
-            if hasattr(module, name):
-                return getattr(module, name)
-        raise AttributeError(f"module {module_name!r} has no 'app' or 'application'; "
-                             f"name the callable, e.g. {module_name}:my_app")
-    try:
-        node = ast.parse(expression.strip(), mode="eval").body
-    except SyntaxError:
-        raise ValueError(f"cannot parse {expression!r}; use attr or factory(...)") from None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        try:
-            args = [ast.literal_eval(a) for a in node.args]
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-        except ValueError:
-            raise ValueError(f"factory arguments in {expression!r} must be literals") from None
-        factory = _attribute(module, module_name, node.func.id)
-        app = factory(*args, **kwargs)
-    elif isinstance(node, ast.Name):
-        app = _attribute(module, module_name, node.id)
-    else:
-        raise ValueError(f"{expression!r} is neither a name nor a factory call")
-    if not callable(app):
-        raise TypeError(f"{spec} is a {type(app).__name__}, not a WSGI callable")
-    return app
-
-
-def _attribute(module: Any, module_name: str, name: str) -> Any:
-    try:
-        return getattr(module, name)
-    except AttributeError:
-        raise AttributeError(f"module {module_name!r} has no attribute {name!r}") from None

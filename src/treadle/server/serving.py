@@ -2,11 +2,12 @@
 
 ``make_server`` picks the engine (single-threaded, threaded, or pre-forked
 workers) and builds it on a fresh or inherited listening socket; ``run_simple``
-adds the app wrappers, the startup lines and Ctrl+C handling.
+adds the app wrappers, the startup lines and graceful stops on SIGTERM and Ctrl+C.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import socket
@@ -16,9 +17,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from treadle.server.base import BaseServer, WSGIApplication
-from treadle.server.config import ServerConfig
+from treadle.server.config import WORKER_OPTIONS, ServerConfig
 from treadle.server.handler import WSGIRequestHandler, logger
 from treadle.server.listeners import SSLContextArg, create_listener, load_ssl_context, unix_path
+from treadle.server.loader import check_app_spec, load_app
 from treadle.server.prefork import Supervisor
 from treadle.server.single import SingleThreadedServer
 from treadle.server.threaded import ThreadedServer
@@ -29,7 +31,7 @@ __all__ = ["make_server", "run_simple"]
 def make_server(
     host: str,
     port: int,
-    app: WSGIApplication,
+    app: WSGIApplication | str,
     threaded: bool = False,
     processes: int = 1,
     request_handler: type[WSGIRequestHandler] | None = None,
@@ -42,8 +44,10 @@ def make_server(
 
     ``threaded=True`` runs requests on a bounded thread pool; ``processes=N``
     forks N workers, each threaded when ``threads=`` is above 1. ``options``
-    are :class:`ServerConfig` fields (``threads``, ``backlog``, timeouts,
-    ``limits``...). ``host`` may be ``"unix:/path"``.
+    are :class:`ServerConfig` and :class:`Limits` fields (``threads``,
+    ``backlog``, timeouts, ``max_body``...). ``host`` may be ``"unix:/path"``.
+    ``app`` may be an import string (``"module:app"``): with ``processes=N``
+    each worker imports it after the fork, so a reload (SIGHUP) runs new code.
     """
     if threaded and processes > 1:
         raise ValueError(
@@ -52,7 +56,17 @@ def make_server(
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
         raise ValueError(f"processes must be an integer of at least 1, got {processes!r}")
     config = ServerConfig.from_options(options)
+    if processes == 1:
+        ignored = [name for name in WORKER_OPTIONS if options.get(name)]
+        if ignored:
+            logger.warning("%s only act on worker processes (processes=N); a single process "
+                           "has nothing to replace it, so they are ignored", ", ".join(ignored))
+        if isinstance(app, str):
+            app = load_app(app)
+    elif isinstance(app, str):
+        check_app_spec(app)  # the workers import it; the supervisor must not
     context = load_ssl_context(ssl_context)
+    raise_fd_limit()
     listener = create_listener(host, port, backlog=config.backlog, fd=fd)
     path = unix_path(host) if fd is None else None
     if processes > 1:
@@ -63,6 +77,7 @@ def make_server(
             request_handler=request_handler, ssl_context=context,
             passthrough_errors=passthrough_errors)
     else:
+        assert not isinstance(app, str)
         engine = ThreadedServer if threaded else SingleThreadedServer
         server = engine(listener, app, config=config, request_handler=request_handler,
                         ssl_context=context, passthrough_errors=passthrough_errors)
@@ -73,7 +88,7 @@ def make_server(
 def run_simple(
     hostname: str,
     port: int,
-    application: WSGIApplication,
+    application: WSGIApplication | str,
     use_reloader: bool = False,
     use_debugger: bool = False,
     use_evalex: bool = True,
@@ -91,8 +106,10 @@ def run_simple(
 ) -> None:
     """Serve ``application`` until Ctrl+C or SIGTERM, logging where it listens.
 
-    The arguments are Werkzeug's; ``options`` are :class:`ServerConfig` fields
-    plus ``fd`` (an inherited listening socket).
+    The arguments are Werkzeug's; ``options`` are :class:`ServerConfig` and
+    :class:`Limits` fields plus ``fd`` (an inherited listening socket).
+    ``application`` may be an import string, see :func:`make_server`.
+    SIGTERM and the first Ctrl+C stop gracefully; a second Ctrl+C stops at once.
     """
     if not isinstance(port, int) or isinstance(port, bool):
         raise TypeError(f"port must be an integer, got {port!r}")
@@ -114,17 +131,21 @@ def run_simple(
             interval=reloader_interval, reloader_type=reloader_type,
             unix_socket_path=unix_path(hostname) if own_fd is None else None)
         return
-    if use_debugger:
-        # Dev only, imported when asked for; the one place the server layer reaches up to dev/.
-        from treadle.dev.debugger import DebuggedApplication
+    if use_debugger or static_files:
+        # Wrapped here, so an import string is loaded here (workers then share this copy).
+        app = load_app(application) if isinstance(application, str) else application
+        if use_debugger:
+            # Dev only, imported when asked for; the one place the server layer reaches up to dev/.
+            from treadle.dev.debugger import DebuggedApplication
 
-        named = hostname not in ("", "0.0.0.0", "::") and unix_path(hostname) is None
-        application = DebuggedApplication(application, evalex=use_evalex, processes=processes,
-                                          trusted_hosts=[hostname] if named else None)
-    if static_files:
-        from treadle.middleware.static import SharedDataMiddleware
+            named = hostname not in ("", "0.0.0.0", "::") and unix_path(hostname) is None
+            app = DebuggedApplication(app, evalex=use_evalex, processes=processes,
+                                      trusted_hosts=[hostname] if named else None)
+        if static_files:
+            from treadle.middleware.static import SharedDataMiddleware
 
-        application = SharedDataMiddleware(application, static_files)
+            app = SharedDataMiddleware(app, static_files)
+        application = app
     fd = options.pop("fd", None)
     server = make_server(hostname, port, application, threaded, processes, request_handler,
                          passthrough_errors, ssl_context, fd=fd, **options)
@@ -145,12 +166,33 @@ def run_simple(
 
 
 def _serve_until_signal(server: BaseServer) -> None:
-    """Serve, stopping gracefully on SIGTERM (the handler only records it)."""
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: server.request_stop())
+    """Serve, stopping gracefully on SIGTERM or SIGINT; a second SIGINT stops at once."""
+
+    def stop(signum: int, frame: object) -> None:
+        if signum == signal.SIGINT and server.stop_requested:
+            raise KeyboardInterrupt
+        server.request_stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.serve_forever()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def raise_fd_limit() -> None:
+    """Lift the soft open-file limit to the hard one: every connection holds a descriptor."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # An unlimited hard limit is still capped by the kernel (nr_open, OPEN_MAX).
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _enable_logging() -> None:
@@ -180,6 +222,9 @@ def startup_lines(server: BaseServer | Supervisor, hostname: str) -> list[str]:
     if isinstance(server, Supervisor):
         kind = "threaded" if server.engine is ThreadedServer else "single-threaded"
         lines.append(f" * {server.workers} {kind} worker processes")
+        if isinstance(server.app, str):
+            lines.append(f" * Each worker imports {server.app}; SIGHUP replaces them with "
+                         "new code, one by one")
     elif isinstance(server, ThreadedServer):
         lines.append(f" * Up to {server.config.threads} worker threads")
     return lines

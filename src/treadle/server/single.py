@@ -7,6 +7,8 @@ tests and as the per-process engine under ``processes=N``.
 
 from __future__ import annotations
 
+import time
+
 from treadle.http.events import Request
 from treadle.server.base import BaseServer
 from treadle.server.channel import Channel
@@ -28,3 +30,8 @@ class SingleThreadedServer(BaseServer):
             self._park(ch)
         else:
             self._start_close(ch)
+        if self.heartbeat_fd is not None:
+            # Busy loops sweep late; the supervisor must still hear from this one.
+            now = time.monotonic()
+            if now >= self._next_beat:
+                self._beat(now)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from queue import SimpleQueue
 
 from treadle.http.events import Request
-from treadle.server.base import BaseServer
+from treadle.server.base import NEVER, BaseServer
 from treadle.server.channel import Channel
 from treadle.server.handler import logger
 
@@ -86,6 +86,9 @@ class ThreadedServer(BaseServer):
 
     def _dispatch(self, ch: Channel, head: Request) -> None:
         self._selector.unregister(ch.sock)
+        # The loop's sweep watches this deadline only under a supervisor's timeout.
+        timeout = self._request_timeout
+        ch.deadline = time.monotonic() + timeout if timeout else NEVER
         self.pool.submit(ch, head)
 
     def _work(self, ch: Channel, head: Request) -> None:
