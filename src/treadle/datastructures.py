@@ -8,7 +8,6 @@ Parsing header strings lives in ``httputil``, imported lazily so every module ma
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar, overload
@@ -656,6 +655,8 @@ class FileStorage:
 
     def save(self, dst: str | os.PathLike[str] | IO[bytes], buffer_size: int = 16384) -> None:
         """Copy the upload to a path or an open binary file (which stays open)."""
+        import shutil  # shutil loads bz2 and lzma: only saving an upload needs it
+
         if isinstance(dst, str | os.PathLike):
             with open(dst, "wb") as out:
                 shutil.copyfileobj(self.stream, out, buffer_size)

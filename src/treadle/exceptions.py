@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from html import escape
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from treadle.httputil import HTTP_STATUS_CODES, http_date
+from treadle.httputil import HTTP_STATUS_CODES, escape_html, http_date
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -83,15 +82,15 @@ class HTTPException(Exception):
 
     def get_description(self, environ: WSGIEnvironment | None = None) -> str:
         """The description as escaped HTML, newlines kept as line breaks."""
-        text = escape(self.description or "").replace("\n", "<br>")
+        text = escape_html(self.description or "").replace("\n", "<br>")
         return f"<p>{text}</p>"
 
     def get_body(self, environ: WSGIEnvironment | None = None) -> str:
         """The small HTML page sent to the client."""
         return (
             "<!doctype html>\n<html lang=en>\n"
-            f"<title>{self.code} {escape(self.name)}</title>\n"
-            f"<h1>{escape(self.name)}</h1>\n"
+            f"<title>{self.code} {escape_html(self.name)}</title>\n"
+            f"<h1>{escape_html(self.name)}</h1>\n"
             f"{self.get_description(environ)}\n"
         )
 

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from tempfile import SpooledTemporaryFile
 from typing import IO, TYPE_CHECKING, Any
-
-from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, MultipartState
 
 from treadle.datastructures import FileStorage, Headers, ImmutableMultiDict, MultiDict
 from treadle.exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge
@@ -48,6 +44,8 @@ def default_stream_factory(
     content_length: int | None = None,
 ) -> IO[bytes]:
     """Where an uploaded file goes: memory first, a temporary file once it grows past 500 KiB."""
+    from tempfile import SpooledTemporaryFile
+
     return SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE, mode="rb+")
 
 
@@ -244,6 +242,10 @@ class FormDataParser:
         boundary = options.get("boundary", "")
         if not boundary or len(boundary) > 200 or not boundary.isascii():
             raise BadRequest("The multipart/form-data body has no valid boundary parameter.")
+        # python_multipart loads logging: deferred until a multipart body arrives.
+        from python_multipart.exceptions import FormParserError
+        from python_multipart.multipart import MultipartParser, MultipartState
+
         reader = _MultipartReader(self, content_length)
         try:
             parser = MultipartParser(

@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from functools import update_wrapper
-from html import escape
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from treadle.exceptions import abort as _abort_default
 from treadle.globals import _cv_app, _cv_request, current_app, request
-from treadle.httputil import iri_to_uri
+from treadle.httputil import escape_html, iri_to_uri
 from treadle.scaffold import get_root_path
 from treadle.signals import message_flashed
 
@@ -72,12 +71,12 @@ def url_for(
 
 def _make_redirect(location: str, code: int, response_class: type[Response]) -> Response:
     # The body is for clients that do not follow redirects; the Location header is what counts.
-    display = escape(location)
+    display = escape_html(location)
     target = iri_to_uri(location)
     body = (
         "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
         "<h1>Redirecting...</h1>\n"
-        f'<p>You should be redirected automatically to the target URL: <a href="{escape(target)}">'
+        f'<p>You should be redirected automatically to the target URL: <a href="{escape_html(target)}">'
         f"{display}</a>. If not, click the link.\n"
     )
     response = response_class(body, code, mimetype="text/html")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import pathlib
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -56,6 +55,14 @@ def get_root_path(import_name: str) -> str:
     return os.path.dirname(os.path.abspath(filename))
 
 
+def _is_within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or below it, compared by path segments."""
+    try:
+        return os.path.commonpath([path, folder]) == os.path.normpath(folder)
+    except ValueError:  # one absolute and one relative: never nested
+        return False
+
+
 def _package_search_path(import_name: str) -> str:
     """The ``sys.path`` entry the top-level package of ``import_name`` is imported from."""
     top = import_name.partition(".")[0]
@@ -75,9 +82,9 @@ def _package_search_path(import_name: str) -> str:
         except (ImportError, ValueError):
             sub = None
         if sub is not None and sub.submodule_search_locations:
-            holder = pathlib.Path(os.path.commonpath(list(sub.submodule_search_locations)))
+            holder = os.path.commonpath(list(sub.submodule_search_locations))
             for location in locations:
-                if holder.is_relative_to(location):
+                if _is_within(holder, location):
                     return os.path.dirname(location)
         return os.path.dirname(next(iter(locations)))
     return os.path.dirname(os.path.dirname(str(spec.origin)))
@@ -91,7 +98,7 @@ def find_package(import_name: str) -> tuple[str | None, str]:
     """
     package_path = _package_search_path(import_name)
     py_prefix = os.path.abspath(sys.prefix)
-    if pathlib.PurePath(package_path).is_relative_to(py_prefix):
+    if _is_within(package_path, py_prefix):
         return py_prefix, package_path
     site_parent, site_folder = os.path.split(package_path)
     if site_folder.lower() != "site-packages":

@@ -8,13 +8,10 @@ empty session. The format matches Flask's, so a session survives a switch betwee
 from __future__ import annotations
 
 import json
-from base64 import b64decode, b64encode
+import sys
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
-
-from markupsafe import Markup
 
 from treadle.httputil import http_date, parse_date
 
@@ -56,10 +53,13 @@ class TaggedJSONSerializer:
         if isinstance(value, list):
             return [self.tag(item) for item in value]
         if isinstance(value, bytes):
+            from base64 import b64encode
+
             return {" b": b64encode(value).decode("ascii")}
         if callable(getattr(value, "__html__", None)):
             return {" m": str(value.__html__())}
-        if isinstance(value, UUID):
+        uuid = sys.modules.get("uuid")  # no UUID exists until someone imported uuid
+        if uuid is not None and isinstance(value, uuid.UUID):
             return {" u": value.hex}
         if isinstance(value, datetime):
             return {" d": http_date(value)}
@@ -73,10 +73,16 @@ class TaggedJSONSerializer:
         if key == " t":
             return tuple(item)
         if key == " b":
+            from base64 import b64decode
+
             return b64decode(item)
         if key == " m":
+            from markupsafe import Markup
+
             return Markup(item)
         if key == " u":
+            from uuid import UUID
+
             return UUID(item)
         if key == " d":
             return parse_date(item)

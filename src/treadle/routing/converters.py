@@ -5,13 +5,14 @@ converts both ways. ``ValidationError`` from ``to_python`` means "try the next r
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    import uuid
+
     from treadle.routing.map import Map
 
 # Characters left as they are in a URL path (the WHATWG path-segment safe set).
@@ -160,7 +161,9 @@ class UUIDConverter(BaseConverter):
     regex = r"[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}"
 
     def to_python(self, value: str) -> uuid.UUID:
-        return uuid.UUID(value)
+        from uuid import UUID  # uuid loads platform: only apps with UUID routes pay for it
+
+        return UUID(value)
 
     def to_url(self, value: Any) -> str:
         return str(value)

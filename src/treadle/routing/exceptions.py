@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +62,7 @@ class BuildError(RoutingException, LookupError):
         """The rule the caller most likely meant, to name in the message."""
         if self.adapter is None or not self.adapter.map._rules:
             return None
+        import difflib  # only a failed url_for gets here
 
         def score(rule: Rule) -> float:
             similar = difflib.SequenceMatcher(None, str(rule.endpoint), str(self.endpoint))
