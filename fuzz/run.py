@@ -1,11 +1,13 @@
 """Fuzz request parsing for as long as asked: the http layer's and the app layer's harnesses together.
 
 Runs every Hypothesis property test in ``tests/http/test_fuzz.py`` (sans-IO
-framing, any split) and ``tests/fuzz/test_fuzz_request_parsing.py`` (query,
-cookies, forms, multipart, JSON, Range/Accept/If-None-Match) in rounds of fresh
-random examples until the time is up; or, with ``--engine atheris``, feeds
-libFuzzer's coverage-guided bytes to the same tests. Failing examples land in
-``.hypothesis/`` at the repository root, so a plain ``pytest`` replays them.
+framing, any split), ``tests/fuzz/test_fuzz_request_parsing.py`` (query,
+cookies, forms, multipart, JSON, Range/Accept/If-None-Match) and
+``tests/fuzz/test_fuzz_wire.py`` (mutated requests to a real server) in rounds
+of fresh random examples until the time is up; or, with ``--engine atheris``,
+feeds libFuzzer's coverage-guided bytes to the same tests, and raw bytes to the
+real server. Failing examples land in ``.hypothesis/`` at the repository root,
+so a plain ``pytest`` replays them.
 
     .venv/bin/python fuzz/run.py --minutes 10
     .venv/bin/python fuzz/run.py --minutes 30 --engine atheris --only multipart
@@ -14,7 +16,10 @@ libFuzzer's coverage-guided bytes to the same tests. Failing examples land in
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import importlib.util
+import inspect
 import logging
 import os
 import sys
@@ -27,7 +32,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESSES = [ROOT / "tests" / "http" / "test_fuzz.py",
-             ROOT / "tests" / "fuzz" / "test_fuzz_request_parsing.py"]
+             ROOT / "tests" / "fuzz" / "test_fuzz_request_parsing.py",
+             ROOT / "tests" / "fuzz" / "test_fuzz_wire.py"]
 
 Test = Callable[[], None]
 
@@ -50,14 +56,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_tests(only: str) -> dict[str, Test]:
-    """Import both harnesses by path and return their Hypothesis tests by qualified name."""
+def load_tests(only: str, stack: contextlib.ExitStack) -> dict[str, Test]:
+    """Import the harnesses by path; return their Hypothesis tests by name, fixtures bound.
+
+    A test taking ``address`` gets a server from its module's ``serving()``,
+    started once and stopped when ``stack`` closes.
+    """
     tests: dict[str, Test] = {}
     for path in HARNESSES:
         module = _import(path)
+        address = None
         for name, value in vars(module).items():
-            if name.startswith("test_") and hasattr(value, "hypothesis") and only in name:
-                tests[f"{path.parent.name}/{path.stem}::{name}"] = value
+            if not (name.startswith("test_") and hasattr(value, "hypothesis") and only in name):
+                continue
+            if "address" in inspect.signature(value).parameters:
+                if address is None:
+                    address = stack.enter_context(module.serving())
+                value = functools.partial(value, address=address)
+            tests[f"{path.parent.name}/{path.stem}::{name}"] = value
     if not tests:
         raise SystemExit(f"no property test matches --only {only!r}")
     return tests
@@ -108,24 +124,37 @@ def run_rounds(tests: dict[str, Test], seconds: float, examples: int) -> int:
 
 
 def run_atheris(only: str, seconds: float) -> None:
-    """Coverage-guided: libFuzzer's first byte picks a test, the rest drives its strategies."""
+    """Coverage-guided: libFuzzer's first byte picks a target, the rest drives it.
+
+    Targets are each test's ``fuzz_one_input`` (its strategies decode the bytes)
+    and, beside the wire test, the raw bytes sent to the real server as they are.
+    """
     try:
         import atheris  # type: ignore[import-untyped]
     except ImportError:
         raise SystemExit("the atheris engine needs atheris: .venv/bin/pip install atheris") \
             from None
-    with atheris.instrument_imports(include=["treadle"]):
-        tests = load_tests(only)
-    targets: list[Callable[[bytes], Any]] = [
-        test.hypothesis.fuzz_one_input for test in tests.values()]  # type: ignore[attr-defined]
-    print(f"fuzzing {len(targets)} tests with atheris for {seconds:.0f}s:", *tests, sep="\n  ")
+    with contextlib.ExitStack() as stack:
+        with atheris.instrument_imports(include=["treadle"]):
+            tests = load_tests(only, stack)
+        targets: dict[str, Callable[[bytes], Any]] = {}
+        for name, test in tests.items():
+            if isinstance(test, functools.partial):  # a fixture is bound: drive it directly
+                module = sys.modules[test.func.__module__]
+                targets[name + " (raw bytes)"] = functools.partial(
+                    module.check_answer, test.keywords["address"])
+            else:
+                targets[name] = test.hypothesis.fuzz_one_input  # type: ignore[attr-defined]
+        print(f"fuzzing {len(targets)} targets with atheris for {seconds:.0f}s:", *targets,
+              sep="\n  ", flush=True)
+        chosen = list(targets.values())
 
-    def one_input(data: bytes) -> None:
-        if data:
-            targets[data[0] % len(targets)](data[1:])
+        def one_input(data: bytes) -> None:
+            if data:
+                chosen[data[0] % len(chosen)](data[1:])
 
-    atheris.Setup([sys.argv[0], f"-max_total_time={max(1, int(seconds))}"], one_input)
-    atheris.Fuzz()
+        atheris.Setup([sys.argv[0], f"-max_total_time={max(1, int(seconds))}"], one_input)
+        atheris.Fuzz()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine == "atheris":
         run_atheris(args.only, args.minutes * 60)
         return 0
-    return run_rounds(load_tests(args.only), args.minutes * 60, args.examples)
+    with contextlib.ExitStack() as stack:
+        return run_rounds(load_tests(args.only, stack), args.minutes * 60, args.examples)
 
 
 if __name__ == "__main__":
