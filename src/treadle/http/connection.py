@@ -39,6 +39,19 @@ _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK: Final = b"0\r\n\r\n"
 _CLOSED: Final = ConnectionClosed()
 
+# The state tables, sliced per trigger (see treadle.http.state).
+_RECV_REQUEST_LENGTH: Final = st.after(st.RECV, st.REQUEST_LENGTH)
+_RECV_REQUEST_CHUNKED: Final = st.after(st.RECV, st.REQUEST_CHUNKED)
+_RECV_END: Final = st.after(st.RECV, st.END_OF_MESSAGE)
+_RECV_CLOSED: Final = st.after(st.RECV, st.PEER_CLOSED)
+_RECV_ERROR: Final = st.after(st.RECV, st.PEER_ERROR)
+_RECV_NEXT: Final = st.after(st.RECV, st.NEXT_CYCLE)
+_SEND_INTERIM: Final = st.after(st.SEND, st.INTERIM)
+_SEND_RESPONSE: Final = st.after(st.SEND, st.RESPONSE)
+_SEND_END: Final = st.after(st.SEND, st.END)
+_SEND_FRAMING_ERROR: Final = st.after(st.SEND, st.FRAMING_ERROR)
+_SEND_NEXT: Final = st.after(st.SEND, st.NEXT_CYCLE)
+
 
 class Connection:
     """The protocol state of one client connection; the server owns the socket."""
@@ -102,7 +115,7 @@ class Connection:
         raise self._error.with_traceback(None)
 
     def _fail(self, error: RemoteProtocolError) -> None:
-        self._recv = st.RECV[self._recv, st.PEER_ERROR]
+        self._recv = _RECV_ERROR[self._recv]
         self._error = error
         self.keep_alive = False
         self._buf.clear()  # nothing behind a bad request is ever looked at
@@ -115,23 +128,23 @@ class Connection:
                 return NEED_DATA
             if buf:
                 raise RemoteProtocolError("incomplete request")
-            self._recv = st.RECV[self._recv, st.PEER_CLOSED]
+            self._recv = _RECV_CLOSED[self._recv]
             self.keep_alive = False
             return _CLOSED
         self._request = request
         self.keep_alive = request.keep_alive
         if request.chunked:
             self._chunked = ChunkedDecoder(self._limits)
-            self._recv = st.RECV[self._recv, st.REQUEST_CHUNKED]
+            self._recv = _RECV_REQUEST_CHUNKED[self._recv]
         else:
             self._remaining = request.content_length or 0
-            self._recv = st.RECV[self._recv, st.REQUEST_LENGTH]
+            self._recv = _RECV_REQUEST_LENGTH[self._recv]
         return request
 
     def _next_length_body(self) -> Data | EndOfMessage | _Sentinel:
         remaining = self._remaining
         if not remaining:
-            self._recv = st.RECV[self._recv, st.END_OF_MESSAGE]
+            self._recv = _RECV_END[self._recv]
             return EndOfMessage([])
         max_body = self._max_body
         if max_body is not None and self._request is not None and (
@@ -161,7 +174,7 @@ class Connection:
                 raise RemoteProtocolError("incomplete request")
             return NEED_DATA
         if type(event) is EndOfMessage:
-            self._recv = st.RECV[self._recv, st.END_OF_MESSAGE]
+            self._recv = _RECV_END[self._recv]
             self._chunked = None
         return event
 
@@ -184,24 +197,24 @@ class Connection:
     def send_response(self, status: int, reason: bytes,
                       headers: list[tuple[bytes, bytes]]) -> bytes:
         """Encode a response head; a 1xx head leaves the final response still to come."""
-        transition = st.SEND.get((self._send, st.INTERIM if status < 200 else st.RESPONSE))
+        transition = (_SEND_INTERIM if status < 200 else _SEND_RESPONSE).get(self._send)
         if transition is None:
             raise LocalProtocolError(f"cannot send a response head in state {self._send}; "
                                      "one response per request, after the request head")
         request = self._request
-        framed = frame_response(status, reason, headers, request)
+        head, framing, content_length, keep_alive = frame_response(status, reason, headers, request)
         if status < 200:
             if request is None or request.http_version != "1.1":
                 return b""  # HTTP/1.0 clients do not understand interim responses
             if status == 100:
                 self._continue_sent = True
-            return framed.head
+            return head
         self._send = transition
-        self._framing = framed.framing
-        self._to_send = framed.content_length
-        if not framed.keep_alive:
+        self._framing = framing
+        self._to_send = content_length
+        if not keep_alive:
             self.keep_alive = False
-        return framed.head
+        return head
 
     def send_data(self, data: bytes) -> bytes:
         """Frame a piece of the body; raises LocalProtocolError past Content-Length."""
@@ -212,7 +225,7 @@ class Connection:
         if framing is LENGTH:
             assert self._to_send is not None
             if len(data) > self._to_send:
-                self._send = st.SEND[self._send, st.FRAMING_ERROR]
+                self._send = _SEND_FRAMING_ERROR[self._send]
                 self.keep_alive = False
                 raise LocalProtocolError(
                     f"response body is longer than its Content-Length ({len(data) - self._to_send} "
@@ -229,9 +242,10 @@ class Connection:
 
     def send_end(self) -> bytes:
         """Finish the body: the last chunk, or b"". A short body ends keep-alive."""
-        if self._send is not st.SEND_BODY:
+        send = _SEND_END.get(self._send)
+        if send is None:
             raise LocalProtocolError(f"cannot end the response in state {self._send}")
-        self._send = st.SEND[self._send, st.END]
+        self._send = send
         framing = self._framing
         if framing is CHUNKED:
             return _LAST_CHUNK
@@ -265,8 +279,8 @@ class Connection:
             raise LocalProtocolError(
                 f"cannot start a new cycle (request {self._recv}, response {self._send}, "
                 f"keep_alive={self.keep_alive}); finish both sides or close the connection")
-        self._recv = st.RECV[self._recv, st.NEXT_CYCLE]
-        self._send = st.SEND[self._send, st.NEXT_CYCLE]
+        self._recv = _RECV_NEXT[self._recv]
+        self._send = _SEND_NEXT[self._send]
         self._request = None
         self._continue_sent = False
         self._max_body = self._limits.max_body

@@ -1,9 +1,10 @@
-"""Request heads: find one in the buffer, check it in bulk, parse it with httptools.
+"""Request heads: find one in the buffer, check it, parse it with httptools.
 
-httptools (llhttp) splits the field lines and checks their characters; the
-request line, the limits, the byte-level rules llhttp is lenient about and
-the meaning of Host, Content-Length, Transfer-Encoding, Connection and Expect
-are decided here. llhttp only ever sees a complete head, never a body.
+llhttp (strict mode) splits the field lines and rejects the bytes RFC 9112
+forbids in them: bare CR/LF, controls, obs-fold, non-token names (pinned by
+tests). The request line, the limits and the meaning of Host, Content-Length,
+Transfer-Encoding, Connection and Expect are decided here. llhttp only ever
+sees a complete head, never a body.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import httptools
 from treadle.http.errors import RemoteProtocolError
 from treadle.http.events import Request
 from treadle.http.limits import Limits
-from treadle.http.syntax import TCHAR, check_block_bytes, is_token, token_list
+from treadle.http.syntax import TCHAR, is_token, token_list
 
 __all__ = ["HeadParser"]
 
@@ -25,6 +26,29 @@ _VERSIONS: Final = {b"HTTP/1.1": "1.1", b"HTTP/1.0": "1.0"}
 _TCHAR_SET: Final = frozenset(TCHAR)
 _SCHEME_CHARS: Final = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-."
 _MAX_CONTENT_LENGTH_DIGITS: Final = 18
+
+# Fields whose meaning this module decides, by lower-cased name.
+_HOST, _CONNECTION, _CONTENT_LENGTH, _TRANSFER_ENCODING, _EXPECT = 1, 2, 3, 4, 5
+_FRAMING_FIELDS: Final = {b"host": _HOST, b"connection": _CONNECTION,
+                          b"content-length": _CONTENT_LENGTH,
+                          b"transfer-encoding": _TRANSFER_ENCODING, b"expect": _EXPECT}
+_FRAMING_NAME_LENGTHS: Final = frozenset(map(len, _FRAMING_FIELDS))
+# Names as clients usually spell them, classified once at import (never written
+# afterwards); any other spelling takes the lower-casing path.
+_KNOWN_FIELDS: Final = {
+    spelling: _FRAMING_FIELDS.get(name.lower(), 0)
+    for name in (
+        b"Host", b"Connection", b"Content-Length", b"Transfer-Encoding", b"Expect",
+        b"User-Agent", b"Accept", b"Accept-Encoding", b"Accept-Language", b"Accept-Charset",
+        b"Content-Type", b"Cookie", b"Referer", b"Origin", b"Authorization", b"Cache-Control",
+        b"Pragma", b"If-None-Match", b"If-Modified-Since", b"If-Match", b"If-Range", b"Range",
+        b"Upgrade-Insecure-Requests", b"DNT", b"TE", b"Upgrade", b"Via", b"Forwarded",
+        b"Keep-Alive", b"X-Forwarded-For", b"X-Forwarded-Proto", b"X-Forwarded-Host",
+        b"X-Real-IP", b"X-Requested-With", b"Sec-Fetch-Site", b"Sec-Fetch-Mode",
+        b"Sec-Fetch-Dest", b"Sec-Fetch-User", b"Priority",
+    )
+    for spelling in (name, name.lower())
+}
 
 
 class _Sink:
@@ -37,7 +61,8 @@ class _Sink:
         self.complete = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        # llhttp strips leading but not trailing whitespace from values.
+        self.headers.append((name, value.rstrip(b" \t")))
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -51,27 +76,24 @@ class HeadParser:
     or after a parse error on a reused parser.
     """
 
-    __slots__ = ("_limits", "_parser", "_reusable", "_scanned", "_sink", "_used")
+    __slots__ = ("_limits", "_parser", "_reusable", "_scanned", "_sink")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._sink = _Sink()
         self._parser = self._new_parser()
-        self._used = False
-        self._reusable = True
         self._scanned = 0
 
     def _new_parser(self) -> httptools.HttpRequestParser:
         parser = httptools.HttpRequestParser(self._sink)
         # The version is checked here from the raw request line (HTTP/1.2 is served as 1.1).
         parser.set_dangerous_leniencies(lenient_version=True)
-        self._used = False
         self._reusable = True
         return parser
 
     def take(self, buf: bytearray) -> Request | None:
         """Remove and return the next request head from ``buf``, or None if incomplete."""
-        if buf.startswith(b"\r\n"):
+        if buf[0] == 0x0D and buf.startswith(b"\r\n"):
             # RFC 9112 section 2.2: ignore empty lines before a request line.
             while buf.startswith(b"\r\n"):
                 del buf[:2]
@@ -117,9 +139,6 @@ class HeadParser:
             raise RemoteProtocolError("request line too long", 414)
         if len(head) > limits.max_head:
             raise RemoteProtocolError("request head too large", 431)
-        lines = check_block_bytes(head, "request head")
-        if lines - 2 > limits.max_headers:
-            raise RemoteProtocolError("too many header fields", 431)
         if len(head) > limits.max_header_field and max(
                 map(len, head.split(b"\r\n")[1:])) > limits.max_header_field:
             raise RemoteProtocolError("header field too large", 431)
@@ -133,41 +152,44 @@ class HeadParser:
         if target[0] != 0x2F:  # "/": origin-form, including "//x", is the common case
             _check_target_form(method, target)
 
-        # Framing is decided from our own reading of the head before llhttp
-        # sees it, so these rules and their statuses never depend on llhttp's.
-        keep_alive, expect_continue, content_length, chunked = _semantics(version, head.lower())
         headers = self._feed(head)
-        if b" \r\n" in head or b"\t\r\n" in head:
-            # llhttp strips leading but not trailing whitespace from values.
-            headers = [(name, value.rstrip(b" \t")) for name, value in headers]
-        return Request(method, target, version, headers, keep_alive, expect_continue,
-                       content_length, chunked)
+        if len(headers) > limits.max_headers:
+            raise RemoteProtocolError("too many header fields", 431)
+        return _request(method, target, version, headers)
 
     def _feed(self, head: bytes) -> list[tuple[bytes, bytes]]:
-        if not self._reusable:
-            self._parser = self._new_parser()
         sink = self._sink
-        while True:
-            sink.headers = []
-            sink.complete = False
+        headers: list[tuple[bytes, bytes]] = []
+        sink.headers = headers
+        sink.complete = False
+        if self._reusable:
             try:
                 self._parser.feed_data(head)
-            except httptools.HttpParserUpgrade:
-                # No protocol upgrades: the request is served as plain HTTP/1.1.
-                self._reusable = False
-            except httptools.HttpParserError as exc:
-                if self._used:
-                    # The reused parser may still hold a previous request's state; retry fresh.
-                    self._parser = self._new_parser()
-                    continue
-                self._reusable = False
-                if isinstance(exc, httptools.HttpParserInvalidMethodError):
-                    raise RemoteProtocolError("method not implemented", 501) from None
-                raise RemoteProtocolError(f"malformed request head ({exc})") from None
-            else:
-                self._reusable = sink.complete
-            self._used = True
-            return sink.headers
+            except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+                return self._feed_fresh(head)
+            self._reusable = sink.complete
+            return headers
+        return self._feed_fresh(head)
+
+    def _feed_fresh(self, head: bytes) -> list[tuple[bytes, bytes]]:
+        """Feed a new parser: after a body, an upgrade, or an error on a reused parser."""
+        sink = self._sink
+        sink.headers = []
+        sink.complete = False
+        self._parser = self._new_parser()
+        try:
+            self._parser.feed_data(head)
+        except httptools.HttpParserUpgrade:
+            # No protocol upgrades: the request is served as plain HTTP/1.1.
+            self._reusable = False
+        except httptools.HttpParserError as exc:
+            self._reusable = False
+            if isinstance(exc, httptools.HttpParserInvalidMethodError):
+                raise RemoteProtocolError("method not implemented", 501) from None
+            raise RemoteProtocolError(f"malformed request head ({exc})") from None
+        else:
+            self._reusable = sink.complete
+        return sink.headers
 
 
 def _other_version(version: bytes) -> str:
@@ -199,25 +221,30 @@ def _check_target_form(method: str, target: bytes) -> None:
         "invalid request target; expected a path, an absolute URL, or '*' with OPTIONS")
 
 
-def _values(lower: bytes, key: bytes, first: int) -> bytes:
-    """Comma-join every value of the field ``key`` (b"\\nname:") in a lower-cased head."""
-    values = []
-    at = first
-    while at >= 0:
-        start = at + len(key)
-        end = lower.find(b"\r", start)
-        values.append(lower[start:end])
-        at = lower.find(key, end)
-    return b",".join(values)
-
-
-def _semantics(version: str, lower: bytes) -> tuple[bool, bool, int | None, bool]:
-    """Keep-alive, 100-continue, Content-Length and chunked, from a lower-cased head.
-
-    The head already passed the byte checks, so a field line starts after each
-    LF and its value runs to the next CR.
-    """
-    hosts = lower.count(b"\nhost:")
+def _request(method: str, target: bytes, version: str,
+             headers: list[tuple[bytes, bytes]]) -> Request:
+    """Apply the Host, framing and connection rules to the parsed fields."""
+    hosts = 0
+    connection = content_length = transfer_encoding = expect = None
+    for name, value in headers:
+        kind = _KNOWN_FIELDS.get(name)
+        if kind is None:
+            kind = (_FRAMING_FIELDS.get(name.lower(), 0)
+                    if len(name) in _FRAMING_NAME_LENGTHS else 0)
+        if kind:
+            if kind == _HOST:
+                hosts += 1
+            elif kind == _CONNECTION:
+                connection = value if connection is None else connection + b"," + value
+            elif kind == _CONTENT_LENGTH:
+                if content_length is not None:
+                    raise RemoteProtocolError("repeated Content-Length header")
+                content_length = value
+            elif kind == _TRANSFER_ENCODING:
+                transfer_encoding = (value if transfer_encoding is None
+                                     else transfer_encoding + b"," + value)
+            else:
+                expect = value if expect is None else expect + b"," + value
     if hosts != 1:
         if hosts:
             raise RemoteProtocolError("duplicate Host header")
@@ -225,37 +252,31 @@ def _semantics(version: str, lower: bytes) -> tuple[bool, bool, int | None, bool
             raise RemoteProtocolError("missing Host header (required in HTTP/1.1)")
 
     keep_alive = version == "1.1"
-    at = lower.find(b"\nconnection:")
-    if at >= 0:
-        tokens = token_list(_values(lower, b"\nconnection:", at))
-        keep_alive = b"close" not in tokens and (keep_alive or b"keep-alive" in tokens)
+    if connection is not None:
+        connection = connection.lower()
+        if connection == b"keep-alive" or connection == b"close":
+            keep_alive = connection == b"keep-alive"
+        else:
+            tokens = token_list(connection)
+            keep_alive = b"close" not in tokens and (keep_alive or b"keep-alive" in tokens)
 
-    content_length = None
-    at = lower.find(b"\ncontent-length:")
-    if at >= 0:
-        if lower.count(b"\ncontent-length:") > 1:
-            raise RemoteProtocolError("repeated Content-Length header")
-        value = _values(lower, b"\ncontent-length:", at).strip(b" \t")
-        if not value.isdigit():
+    length = None
+    if content_length is not None:
+        if not content_length.isdigit():
             raise RemoteProtocolError("Content-Length must be a decimal number")
-        if len(value) > _MAX_CONTENT_LENGTH_DIGITS:
+        if len(content_length) > _MAX_CONTENT_LENGTH_DIGITS:
             raise RemoteProtocolError("Content-Length has too many digits")
-        content_length = int(value)
+        length = int(content_length)
 
     chunked = False
-    at = lower.find(b"\ntransfer-encoding:")
-    if at >= 0:
-        _check_transfer_encoding(_values(lower, b"\ntransfer-encoding:", at), version,
-                                 content_length)
+    if transfer_encoding is not None:
+        _check_transfer_encoding(transfer_encoding, version, length)
         chunked = True
 
-    expect_continue = False
-    if version == "1.1":
-        at = lower.find(b"\nexpect:")
-        if at >= 0:
-            expect_continue = _values(lower, b"\nexpect:", at).strip(b" \t") == b"100-continue"
-
-    return keep_alive, expect_continue, content_length, chunked
+    expect_continue = (expect is not None and version == "1.1" and (length or chunked)
+                       and expect.lower() == b"100-continue")
+    return Request(method, target, version, headers, keep_alive, bool(expect_continue),
+                   length, chunked)
 
 
 def _check_transfer_encoding(value: bytes, version: str, content_length: int | None) -> None:

@@ -2,15 +2,15 @@
 
 Each side of a request/response cycle moves only along these tables;
 :class:`treadle.http.connection.Connection` never assigns a state any other
-way. States and triggers are interned strings so a transition is one dict
-lookup on a tuple whose hash is cheap.
+way. ``after(table, trigger)`` slices a table into a state -> state dict so a
+transition on the hot path is one lookup keyed by an interned string.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["RECV", "SEND"]
+__all__ = ["RECV", "SEND", "after"]
 
 # Receiving side: the request.
 HEAD: Final = "HEAD"                  # waiting for (the rest of) a request head
@@ -59,3 +59,8 @@ SEND: Final[dict[tuple[str, str], str]] = {
     (SEND_BODY, FRAMING_ERROR): SEND_ERROR,
     (SEND_DONE, NEXT_CYCLE): IDLE,
 }
+
+
+def after(table: dict[tuple[str, str], str], trigger: str) -> dict[str, str]:
+    """The states ``trigger`` is legal in, mapped to where it leads."""
+    return {state: new for (state, on), new in table.items() if on == trigger}
