@@ -48,6 +48,13 @@ class _AppCtxGlobals:
         except KeyError:
             raise AttributeError(name) from None
 
+    if TYPE_CHECKING:
+        # Tell type checkers that ``g.anything = value`` is fine; at run time the default
+        # object behaviour already does this, without a Python-level call per assignment.
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
+        def __delattr__(self, name: str) -> None: ...
+
     def get(self, name: str, default: Any | None = None) -> Any:
         """``name``'s value, or ``default`` when it was never set."""
         return self.__dict__.get(name, default)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -222,3 +225,29 @@ def test_request_max_content_length_comes_from_config(app: Treadle, client: Any)
     app.post("/")(lambda: request.get_data())
     rv = client.post("/", data=b"x" * 100)
     assert rv.status_code == 413
+
+
+def test_g_accepts_any_attribute_under_mypy_strict(tmp_path: Path) -> None:
+    user_code = tmp_path / "user_app.py"
+    user_code.write_text(
+        "from treadle import g\n\n\n"
+        "def connect() -> int:\n"
+        "    g.db = 1\n"
+        "    g.name = 'x'\n"
+        "    del g.name\n"
+        "    return int(g.db) + 1\n"
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(user_code)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_g_attribute_can_be_deleted(app: Treadle) -> None:
+    with app.app_context():
+        g.db = 1
+        del g.db
+        assert "db" not in g
+        with pytest.raises(AttributeError):
+            del g.db

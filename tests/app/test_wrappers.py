@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from treadle import Treadle
 from treadle.datastructures import CombinedMultiDict, EnvironHeaders, ImmutableMultiDict
 from treadle.exceptions import (
     BadHost,
@@ -20,6 +21,7 @@ from treadle.exceptions import (
     RequestEntityTooLarge,
     UnsupportedMediaType,
 )
+from treadle.globals import request as current_request
 from treadle.httputil import generate_etag
 from treadle.wrappers import Request, Response
 
@@ -429,10 +431,32 @@ def test_request_json_accepts_plus_json_types(make_environ: EnvironFactory) -> N
     assert request.is_json and request.get_json() == 1
 
 
-def test_request_invalid_json_is_400(make_environ: EnvironFactory) -> None:
+def test_request_invalid_json_is_400_without_the_parser_message(make_environ: EnvironFactory) -> None:
     request = Request(make_environ(body=b"{nope", content_type="application/json"))
-    with pytest.raises(BadRequest, match="Failed to decode JSON"):
+    with pytest.raises(BadRequest) as caught:
         request.get_json()
+    assert caught.value.description == BadRequest.description
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_request_invalid_json_names_the_parser_error_in_debug(make_environ: EnvironFactory) -> None:
+    app = Treadle(__name__)
+    app.debug = True
+    request = Request(make_environ(body=b"{nope", content_type="application/json"))
+    with app.app_context(), pytest.raises(BadRequest, match="Failed to decode JSON object: Expecting"):
+        request.get_json()
+
+
+def test_invalid_json_response_outside_debug_leaks_nothing() -> None:
+    app = Treadle(__name__)
+
+    @app.post("/")
+    def echo() -> Any:
+        return current_request.get_json()
+
+    response = app.test_client().post("/", data=b"{nope", content_type="application/json")
+    assert response.status_code == 400
+    assert b"Expecting" not in response.data and b"nope" not in response.data
 
 
 def test_request_deeply_nested_json_is_400_not_a_crash(make_environ: EnvironFactory) -> None:

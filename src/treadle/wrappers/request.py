@@ -27,6 +27,7 @@ from treadle.datastructures import (
 )
 from treadle.exceptions import BadHost, BadRequest, UnsupportedMediaType
 from treadle.formparser import FormDataParser, get_content_length, get_input_stream
+from treadle.globals import _cv_app
 from treadle.httputil import (
     parse_accept_header,
     parse_authorization_header,
@@ -467,7 +468,11 @@ class Request:
                 "Did not attempt to load JSON data because the request Content-Type was not"
                 " 'application/json'."
             )
-        raise BadRequest(f"Failed to decode JSON object: {error}")
+        ctx = _cv_app.get(None)
+        if ctx is not None and ctx.app.debug:
+            raise BadRequest(f"Failed to decode JSON object: {error}")
+        # The parser's message quotes the body back; clients get the plain 400, as in Flask.
+        raise BadRequest() from error
 
     def close(self) -> None:
         """Close uploaded files; the app layer calls this when the request ends."""
