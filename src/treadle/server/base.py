@@ -489,7 +489,9 @@ class BaseServer:
             except (KeyError, ValueError, OSError):
                 self._close(ch)
                 continue
-            if keep and not self.stopping:
+            if keep:
+                # Parked even when stopping: the graceful loop serves a request the
+                # client sent meanwhile, or closes the connection if none came.
                 self._park(ch)
                 if ch.tls and ch.sock.pending():  # type: ignore[attr-defined]
                     self._read(ch)
