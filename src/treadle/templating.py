@@ -33,6 +33,10 @@ TemplateName = str | Template | list[str | Template]
 SourceResult = tuple[str, str | None, Callable[[], bool] | None]
 
 
+# What ``getattr`` finds on a plain dict: its methods and object's, nothing per instance.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class Environment(BaseEnvironment):
     """A Jinja environment that knows its app and loads templates through it."""
 
@@ -41,6 +45,20 @@ class Environment(BaseEnvironment):
             options["loader"] = app.create_global_jinja_loader()
         super().__init__(**options)
         self.app = app
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``obj.attribute`` in a template, with Jinja's rule: the attribute, else the item.
+
+        For a plain dict the answer is known without trying: no dict has an attribute
+        beyond its class's, so ``user.name`` goes straight to the item instead of raising
+        and catching an AttributeError first (about half a microsecond each).
+        """
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 class DispatchingJinjaLoader(BaseLoader):
@@ -98,11 +116,40 @@ class DispatchingJinjaLoader(BaseLoader):
         return sorted(names)
 
 
+def _render_template(template: Template, context: dict[str, Any]) -> str:
+    """What ``template.render(context)`` returns, without its slow walk over the globals.
+
+    Jinja keeps a template's globals as a ChainMap and flattens it into every render's
+    context key by key in Python. Merging its maps as plain dicts (the first map wins, as
+    in a ChainMap) builds the same context several microseconds sooner; templates whose
+    class changes how rendering works, and async environments, take Jinja's own path.
+    """
+    environment = template.environment
+    maps = getattr(template.globals, "maps", None)
+    if (
+        maps is None
+        or environment.is_async
+        or type(template).render is not Template.render
+        or type(template).new_context is not Template.new_context
+    ):
+        return template.render(context)
+    variables: dict[str, Any] = {}
+    for mapping in reversed(maps):
+        variables.update(mapping)
+    variables.update(context)
+    try:
+        return environment.concat(
+            template.root_render_func(template.new_context(variables, shared=True))
+        )
+    except Exception:
+        environment.handle_exception()
+
+
 def _render(app: Treadle, template: Template, context: dict[str, Any]) -> str:
     app.update_template_context(context)
     if before_render_template.receivers:
         before_render_template.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
-    rendered = template.render(context)
+    rendered = _render_template(template, context)
     if template_rendered.receivers:
         template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
     return rendered

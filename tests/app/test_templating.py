@@ -199,3 +199,83 @@ def test_render_outside_request_has_no_request(app: Treadle) -> None:
         assert render_template_string("{{ g is defined }}") == "True"
     with app.test_request_context("/x"):
         assert render_template_string("{{ request.path }}") == "/x"
+
+
+# --- the render fast path gives what Jinja's own Template.render gives -----------------
+
+
+def test_dict_item_is_read_with_dot_syntax(app: Treadle) -> None:
+    with app.app_context():
+        assert render_template_string("{{ user.name }}", user={"name": "Ann"}) == "Ann"
+
+
+def test_dict_method_still_wins_over_a_key_of_the_same_name(app: Treadle) -> None:
+    with app.app_context():
+        rendered = render_template_string("{{ d.items is callable }}", d={"items": 1})
+    assert rendered == "True"
+
+
+def test_missing_dict_key_is_undefined(app: Treadle) -> None:
+    with app.app_context():
+        assert render_template_string("[{{ d.nope }}]{{ d.nope is defined }}", d={}) == "[]False"
+
+
+def test_dict_subclass_keeps_jinja_lookup(app: Treadle) -> None:
+    class Record(dict[str, Any]):
+        name = "attribute"
+
+    with app.app_context():
+        assert render_template_string("{{ r.name }}", r=Record(name="item")) == "attribute"
+
+
+def test_object_attributes_still_resolve(app: Treadle) -> None:
+    class User:
+        name = "Bob"
+
+    with app.app_context():
+        assert render_template_string("{{ u.name }}", u=User()) == "Bob"
+
+
+def test_render_matches_jinja_render_for_globals_and_context(app: Treadle) -> None:
+    app.jinja_env.globals["site"] = "env"
+    source = "{{ site }} {{ local }} {{ range(2)|list }} {{ config.TESTING }}"
+    with app.test_request_context():
+        template = app.jinja_env.from_string(source, globals={"local": "template"})
+        expected = template.render(config=app.config)
+        assert render_template(template) == expected == "env template [0, 1] True"
+        assert render_template(template, site="context") == "context template [0, 1] True"
+
+
+def test_globals_added_after_first_render_are_seen(app: Treadle) -> None:
+    with app.app_context():
+        assert render_template_string("{{ late }}") == ""
+        app.jinja_env.globals["late"] = "now"
+        assert render_template_string("{{ late }}") == "now"
+
+
+def test_render_error_traceback_points_into_the_template(app: Treadle) -> None:
+    with app.app_context(), pytest.raises(ZeroDivisionError) as caught:
+        render_template_string("line one\n{{ 1 // 0 }}")
+    lines = [entry.lineno + 1 for entry in caught.traceback if entry.frame.code.raw.co_filename == "<template>"]
+    assert lines == [2]  # Jinja's rewritten traceback: the template's own line
+
+
+def test_custom_template_class_render_is_used(app: Treadle) -> None:
+    from jinja2 import Template
+
+    class Shouting(Template):
+        def render(self, *args: Any, **kwargs: Any) -> str:
+            return super().render(*args, **kwargs).upper()
+
+    app.jinja_env.template_class = Shouting
+    with app.app_context():
+        assert render_template_string("hi {{ name }}", name="ann") == "HI ANN"
+
+
+def test_template_inheritance_and_blocks_render(tapp: Treadle, tmp_path: Path) -> None:
+    (tmp_path / "templates" / "base.html").write_text("<{% block body %}base{% endblock %}>")
+    (tmp_path / "templates" / "child.html").write_text(
+        '{% extends "base.html" %}{% block body %}{{ super() }}+{{ item.name }}{% endblock %}'
+    )
+    with tapp.app_context():
+        assert render_template("child.html", item={"name": "x"}) == "<base+x>"
