@@ -143,7 +143,10 @@ class Load:
     """Client threads issuing requests until stopped or refused, recording every outcome.
 
     ``keepalive`` threads reuse one connection; ``fresh`` threads connect per
-    request. Paths rotate through ``paths``.
+    request. Paths rotate through ``paths``. Like browsers and urllib3 (RFC 9112
+    section 9.3.1), a keep-alive thread sends a request again on a new connection when a
+    reused one closes before any byte of a response: a server may close an idle
+    connection at any time, and only the retry's outcome is recorded.
     """
 
     def __init__(self, port: int, *, keepalive: int, fresh: int, paths: tuple[str, ...]) -> None:
@@ -183,18 +186,25 @@ class Load:
 
     def _run(self, index: int, keepalive: bool) -> None:
         sock: socket.socket | None = None
+        reused = False
         n = index
         try:
             while not self._stop.is_set():
                 n += 1
                 path = self.paths[n % len(self.paths)]
                 if sock is None:
-                    sock = connect(self.port)
+                    sock, reused = connect(self.port), False
                     if sock is None:
                         self._record(Response("refused", float("inf")))
                         return
                 response = exchange(sock, path)
+                if response.status == "no-response" and reused:
+                    sock.close()
+                    sock = None
+                    n -= 1  # the same request again, on a new connection
+                    continue
                 self._record(response)
+                reused = True
                 if not keepalive or response.close or response.status != "ok":
                     sock.close()
                     sock = None

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wire import Client, get
+from lifecycle_apps import app as lifecycle_app
+from procs import Load, ServerProcess, request
+from wire import Client, encode, get
 
 from treadle.server.base import READY, RETIRE
 from treadle.server.prefork import (
@@ -240,14 +242,14 @@ def test_threaded_workers_with_threads_option(serve: Any) -> None:
     assert info["multiprocess"] is True and info["multithread"] is True
 
 
-def test_a_killed_worker_is_replaced(serve: Any) -> None:
+def test_a_killed_worker_is_replaced_within_a_second(serve: Any) -> None:
     srv = serve(pid_app, processes=2)
-    wait_for(lambda: len(srv.server.worker_pids) == 2)
+    wait_for(lambda: len(srv.server.ready_pids) == 2)
     before = set(srv.server.worker_pids)
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
     wait_for(lambda: victim not in srv.server.worker_pids
-             and len(srv.server.worker_pids) == 2)
+             and len(srv.server.worker_pids) == 2, timeout=1.0)
     assert len(set(srv.server.worker_pids) - before) == 1
     assert get(srv).status == 200
 
@@ -322,3 +324,151 @@ def test_shutdown_kills_a_worker_stuck_past_graceful_timeout(serve: Any) -> None
     assert not srv.server.worker_pids
     with pytest.raises(ProcessLookupError):
         os.kill(stuck, 0)
+
+
+# -- recycling and hard timeouts ----------------------------------------------------------
+
+
+def pid_of(response: Any) -> int:
+    assert response.status == 200
+    return int(json.loads(response.body)["pid"])
+
+
+def test_max_requests_recycles_workers_without_failing_a_request(serve: Any) -> None:
+    srv = serve(pid_app, processes=2, max_requests=50, max_requests_jitter=5)
+    pids = {pid_of(get(srv)) for _ in range(200)}
+    assert len(pids) >= 3
+
+
+def test_a_threaded_worker_is_recycled_too(serve: Any) -> None:
+    srv = serve(pid_app, processes=2, threads=4, max_requests=20)
+    pids = {pid_of(get(srv)) for _ in range(100)}
+    assert len(pids) >= 3
+
+
+def test_a_stuck_single_threaded_worker_is_killed_and_replaced(serve: Any) -> None:
+    srv = serve(lifecycle_app, processes=2, timeout=1)
+    wait_for(lambda: len(srv.server.ready_pids) == 2)
+    before = set(srv.server.worker_pids)
+    with Client(srv.server.server_address) as stuck:
+        stuck.send(encode("GET", "/stuck"))  # sleeps 10 s in one worker
+        started = time.monotonic()
+        wait_for(lambda: len(before - srv.server.worker_pids) == 1, timeout=4.0)
+        assert stuck.closed_by_server()  # killed: no response, no hang
+    assert time.monotonic() - started < 4.0
+    wait_for(lambda: len(srv.server.ready_pids) == 2, timeout=2.0)
+    assert get(srv, "/").status == 200
+
+
+def test_a_stuck_thread_gets_its_worker_replaced_while_others_keep_serving(serve: Any) -> None:
+    srv = serve(lifecycle_app, processes=2, threads=4, timeout=1, graceful_timeout=1)
+    wait_for(lambda: len(srv.server.ready_pids) == 2)
+    before = set(srv.server.worker_pids)
+    with Client(srv.server.server_address) as stuck:
+        stuck.send(encode("GET", "/stuck"))
+        wait_for(lambda: len(before - srv.server.worker_pids) == 1, timeout=8.0)
+        assert stuck.closed_by_server()
+    wait_for(lambda: len(srv.server.ready_pids) == 2, timeout=2.0)
+    assert get(srv, "/").status == 200
+
+
+def test_threaded_workers_have_no_hard_timeout_by_default(serve: Any) -> None:
+    srv = serve(pid_app, processes=2, threads=2)
+    single = serve(pid_app, processes=2)
+    assert srv.server.timeout == 0 and single.server.timeout == 30
+
+
+def test_worker_options_without_processes_are_ignored_with_a_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from treadle.serving import make_server
+
+    server = make_server("127.0.0.1", 0, pid_app, threaded=True, max_requests=10)
+    server.server_close()
+    assert "max_requests only act on worker processes" in caplog.text
+
+
+# -- signals to a real supervisor process --------------------------------------------------
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (Linux)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as file:
+        return {int(p) for p in file.read().split()}
+
+
+RELOAD_APP = """
+import os
+
+VERSION = {version!r}
+
+
+def app(environ, start_response):
+    body = f"{{VERSION}} {{os.getpid()}}".encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def test_sighup_under_load_replaces_every_worker_with_new_code(tmp_path: Path) -> None:
+    module = tmp_path / "reload_app.py"
+    module.write_text(RELOAD_APP.format(version="one"))
+    server = ServerProcess(["--processes", "2", "--log-level", "warning", "reload_app:app"],
+                           log_path=tmp_path / "server.log", cwd=tmp_path)
+    try:
+        assert server.wait_ready().body.startswith(b"one ")
+        wait_for(lambda: len(children(server.proc.pid)) == 2)
+        old = children(server.proc.pid)
+        load = Load(server.port, keepalive=2, fresh=2, paths=("/",)).start()
+        wait_for(lambda: load.count() > 20)
+        module.write_text(RELOAD_APP.format(version="two, edited"))
+        server.signal(signal.SIGHUP)
+        wait_for(lambda: not (old & children(server.proc.pid)), timeout=15.0)
+        seen = load.count()
+        wait_for(lambda: load.count() > seen + 20)
+        results = load.stop()
+        assert [r.status for r in results if r.status != "ok"] == []
+        assert results[-1].body.startswith(b"two, edited ")
+        for _ in range(10):
+            version, _, pid = request(server.port, "/").body.decode().rpartition(" ")
+            assert version == "two, edited" and int(pid) not in old
+        assert len(children(server.proc.pid)) == 2
+        server.signal(signal.SIGTERM)
+        assert server.wait() == 0
+    finally:
+        server.close()
+
+
+def test_sighup_with_broken_new_code_keeps_the_old_workers(tmp_path: Path) -> None:
+    module = tmp_path / "reload_app.py"
+    module.write_text(RELOAD_APP.format(version="one"))
+    server = ServerProcess(["--processes", "2", "--log-level", "debug", "reload_app:app"],
+                           log_path=tmp_path / "server.log", cwd=tmp_path)
+    try:
+        # Both workers must have imported the good code before it is broken.
+        wait_for(lambda: server.log().count(" is ready") == 2)
+        old = children(server.proc.pid)
+        module.write_text("raise RuntimeError('a typo in the new code')\n")
+        server.signal(signal.SIGHUP)
+        wait_for(lambda: "the old workers keep serving" in server.log())
+        assert children(server.proc.pid) == old, server.log()
+        assert request(server.port, "/").body.startswith(b"one ")
+        assert "a typo in the new code" in server.log()
+    finally:
+        server.close()
+
+
+def test_ttin_adds_a_worker_and_ttou_removes_one(tmp_path: Path) -> None:
+    server = ServerProcess(["--processes", "2", "lifecycle_apps:app"],
+                           log_path=tmp_path / "server.log")
+    try:
+        server.wait_ready()
+        wait_for(lambda: len(children(server.proc.pid)) == 2)
+        server.signal(signal.SIGTTIN)
+        wait_for(lambda: len(children(server.proc.pid)) == 3)
+        server.signal(signal.SIGTTOU)
+        wait_for(lambda: len(children(server.proc.pid)) == 2)
+        server.signal(signal.SIGTTOU)  # sent apart: two pending signals of a kind merge into one
+        wait_for(lambda: len(children(server.proc.pid)) == 1)
+        assert request(server.port, "/").status == "ok"
+    finally:
+        server.close()

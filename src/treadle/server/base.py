@@ -36,6 +36,7 @@ _READ = selectors.EVENT_READ
 _WAKE = object()  # selector data of the wake-up socket; the listener's is None
 _ACCEPT_BATCH = 64  # accepts per wake-up, so a connection flood cannot starve the others
 _LINGER = 2.0  # seconds a closing connection may keep sending before we drop it
+_STOP_GRACE = 1.0  # at a stop, seconds a new connection or a partial head has to become a request
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 NEVER = float("inf")  # a deadline that never comes
 
@@ -376,7 +377,7 @@ class BaseServer:
             self._selector.unregister(ch.sock)
         ch.close()
         self._channels.discard(ch)
-        if not self._accepting and not self.stopping and (
+        if not self._accepting and not (self.stopping or self.retiring) and (
                 len(self._channels) < self.config.max_connections):
             self._resume_accepting()
 
@@ -389,7 +390,7 @@ class BaseServer:
                 self._reject(ch, RemoteProtocolError("request head timed out", 408))
             else:
                 self._close(ch)
-        if not self._accepting and not self.stopping and (
+        if not self._accepting and not (self.stopping or self.retiring) and (
                 len(self._channels) < self.config.max_connections):
             self._resume_accepting()
         if self.heartbeat_fd is not None:
@@ -407,6 +408,8 @@ class BaseServer:
         if self.retiring or self.heartbeat_fd is None:
             return
         self.retiring = True
+        # New clients go to the other workers; connections already here are still served.
+        self._pause_accepting()
         logger.warning("worker %d: %s; asking for a replacement", os.getpid(), reason)
         self._beat(time.monotonic())
 
@@ -510,19 +513,26 @@ class BaseServer:
     def _graceful_stop(self) -> None:
         """Stop listening, then serve every request clients already sent, within
         ``graceful_timeout``: in-flight ones, pipelined or buffered ones, and those on
-        connections still in the kernel's backlog. Idle connections close at once;
-        answered ones close by lingering, so no reset can eat a response."""
+        connections still in the kernel's backlog. Idle keep-alive connections close
+        at once (clients retry a request that meets a closing keep-alive connection);
+        connections yet to send their first request get ``_STOP_GRACE``; answered ones
+        close by lingering, so no reset can eat a response."""
         self.stopping = True
         self._pause_accepting()
         self._drain_backlog()
         # Our copy of the listener goes now: later connections are refused, not reset.
         self.socket.close()
-        deadline = time.monotonic() + self.config.graceful_timeout
+        now = time.monotonic()
+        deadline = now + self.config.graceful_timeout
+        grace = now + _STOP_GRACE
+        for ch in self._channels:
+            if ch.state != BUSY and ch.deadline > grace:
+                ch.deadline = grace
         select = self._selector.select
         while True:
             now = time.monotonic()
             for ch in list(self._channels):
-                if ch.state == IDLE:
+                if ch.state == IDLE and ch.requests:
                     self._read(ch)  # a request that already arrived is served
                     if ch.state == IDLE:
                         self._close(ch)

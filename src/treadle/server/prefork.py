@@ -438,6 +438,8 @@ class Supervisor:
             pid = self._beats[fd]
             if data:
                 self.state = reported(self.state, pid, data, now)
+                if READY in data:
+                    logger.debug("worker %d is ready", pid)
             else:  # the worker is exiting: its pipe closes just before it can be reaped
                 del self._beats[fd]
                 os.close(fd)
@@ -470,7 +472,7 @@ class Supervisor:
         for signum, delta in ((signal.SIGTTIN, 1), (signal.SIGTTOU, -1)):
             for _ in range(data.count(signum)):
                 self.state = resized(self.state, delta)
-                logger.info("now %d workers", self.state.workers)
+                logger.info("worker processes wanted: %d", self.state.workers)
         # SIGCHLD needs nothing here: every wait ends with a reap.
 
     def _reap(self, *, block: bool) -> None:
