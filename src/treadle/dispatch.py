@@ -282,7 +282,7 @@ class Dispatcher(Scaffold):
                         response = self._sync(func)(response)
         interface = self.session_interface
         session = ctx._session
-        if session is None:
+        if session is None and "HTTP_COOKIE" in ctx.request.environ:
             session = self._session_to_refresh(ctx, interface)
         if session is not None and not interface.is_null_session(session):
             interface.save_session(ctx.app, session, response)
@@ -291,8 +291,7 @@ class Dispatcher(Scaffold):
     def _session_to_refresh(self, ctx: RequestContext, interface: SessionInterface) -> Any:
         # An unopened lazy session matters only when the client sent one: it may need
         # refreshing (a permanent session's expiry). Without a cookie there is nothing to do.
-        environ = ctx.request.environ
-        if "HTTP_COOKIE" not in environ or interface.get_cookie_name(ctx.app) not in ctx.request.cookies:
+        if interface.get_cookie_name(ctx.app) not in ctx.request.cookies:
             return None
         ctx._session = ctx.open_session()
         return ctx._session
@@ -315,8 +314,10 @@ class Dispatcher(Scaffold):
         """Run teardown_appcontext functions, last registered first."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
-        for func in reversed(self.teardown_appcontext_funcs):
-            self._sync(func)(exc)
+        funcs = self.teardown_appcontext_funcs
+        if funcs:
+            for func in reversed(funcs):
+                self._sync(func)(exc)
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 

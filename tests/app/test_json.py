@@ -142,3 +142,28 @@ def test_request_json_uses_app_provider(app: Treadle, client: Any) -> None:
 def test_response_json_property_on_test_response(app: Treadle, client: Any) -> None:
     app.get("/")(lambda: {"x": [1]})
     assert client.get("/").get_json() == {"x": [1]}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["text", 1, 1.5, float("nan"), None, True, [1, "é", {"b": 1, "a": 2}], (1, 2), {1: "int key"}],
+)
+def test_compact_response_body_is_what_json_dumps_gives(app: Treadle, value: Any) -> None:
+    import json as stdlib_json
+
+    with app.app_context():
+        body = app.json.response(value).get_data(as_text=True)
+    assert body == stdlib_json.dumps(value, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def test_compact_response_uses_the_providers_default(app: Treadle) -> None:
+    app.json.default = lambda o: f"<{type(o).__name__}>"  # type: ignore[attr-defined]
+    with app.app_context():
+        assert app.json.response({"x": object()}).get_data() == b'{"x":"<object>"}\n'
+
+
+def test_compact_response_of_a_circular_structure_is_an_error(app: Treadle) -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with app.app_context(), pytest.raises(ValueError, match="Circular reference"):
+        app.json.response(loop)

@@ -191,8 +191,8 @@ def _environ_host(env: WSGIEnvironment, scheme: str) -> str:
 
 def _wsgi_text(value: str | None) -> str | None:
     """WSGI carries bytes as latin-1 text; URLs are UTF-8."""
-    if value is None:
-        return None
+    if value is None or value.isascii():  # the usual case reads the same either way
+        return value
     try:
         return value.encode("latin-1").decode("utf-8", "replace")
     except UnicodeEncodeError:
