@@ -33,12 +33,11 @@ _FRAMING_FIELDS: Final = {b"host": _HOST, b"connection": _CONNECTION,
                           b"content-length": _CONTENT_LENGTH,
                           b"transfer-encoding": _TRANSFER_ENCODING, b"expect": _EXPECT}
 _FRAMING_NAME_LENGTHS: Final = frozenset(map(len, _FRAMING_FIELDS))
-# Names as clients usually spell them, classified once at import (never written
-# afterwards); any other spelling takes the lower-casing path.
-_KNOWN_FIELDS: Final = {
-    spelling: _FRAMING_FIELDS.get(name.lower(), 0)
+# Ordinary names as clients usually spell them, known not to affect framing; every
+# other name is classified by its lower-cased form. Never written after import.
+_PLAIN_FIELDS: Final = frozenset(
+    spelling
     for name in (
-        b"Host", b"Connection", b"Content-Length", b"Transfer-Encoding", b"Expect",
         b"User-Agent", b"Accept", b"Accept-Encoding", b"Accept-Language", b"Accept-Charset",
         b"Content-Type", b"Cookie", b"Referer", b"Origin", b"Authorization", b"Cache-Control",
         b"Pragma", b"If-None-Match", b"If-Modified-Since", b"If-Match", b"If-Range", b"Range",
@@ -48,6 +47,10 @@ _KNOWN_FIELDS: Final = {
         b"Sec-Fetch-Dest", b"Sec-Fetch-User", b"Priority",
     )
     for spelling in (name, name.lower())
+)
+# The framing names in their usual spellings, to skip lower-casing them.
+_FRAMING_SPELLINGS: Final = {
+    spelling: kind for name, kind in _FRAMING_FIELDS.items() for spelling in (name, name.title())
 }
 
 
@@ -227,10 +230,10 @@ def _request(method: str, target: bytes, version: str,
     hosts = 0
     connection = content_length = transfer_encoding = expect = None
     for name, value in headers:
-        kind = _KNOWN_FIELDS.get(name)
-        if kind is None:
-            kind = (_FRAMING_FIELDS.get(name.lower(), 0)
-                    if len(name) in _FRAMING_NAME_LENGTHS else 0)
+        if name in _PLAIN_FIELDS:
+            continue
+        kind = _FRAMING_SPELLINGS.get(name) or (
+            _FRAMING_FIELDS.get(name.lower(), 0) if len(name) in _FRAMING_NAME_LENGTHS else 0)
         if kind:
             if kind == _HOST:
                 hosts += 1

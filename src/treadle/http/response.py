@@ -28,24 +28,25 @@ _STATUS_LINES: Final = {code: b"HTTP/1.1 %d " % code for code in range(100, 600)
 _ORDINARY, _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION = 0, 1, 2, 3
 _FRAMING_NAMES: Final = {b"content-length": _CONTENT_LENGTH,
                          b"transfer-encoding": _TRANSFER_ENCODING, b"connection": _CONNECTION}
-# Names apps send all the time, already known to be tokens; others take the slow path.
-# Built once at import and never written: safe to read from any thread.
-_KNOWN_NAMES: Final = {
-    spelling: _FRAMING_NAMES.get(name.lower(), _ORDINARY)
+# Ordinary names apps send all the time, already known to be tokens; any other
+# name is checked and classified on the slow path. Never written after import.
+_PLAIN_NAMES: Final = frozenset(
+    spelling
     for name in (
-        b"Content-Length", b"Transfer-Encoding", b"Connection", b"Content-Type", b"Server",
-        b"Date", b"Set-Cookie", b"Location", b"Cache-Control", b"ETag", b"Last-Modified",
-        b"Vary", b"Content-Encoding", b"Content-Disposition", b"Content-Language",
-        b"Content-Range", b"Accept-Ranges", b"Expires", b"Pragma", b"Age", b"Allow", b"Link",
-        b"Retry-After", b"WWW-Authenticate", b"Keep-Alive", b"Access-Control-Allow-Origin",
-        b"Access-Control-Allow-Credentials", b"Access-Control-Allow-Methods",
-        b"Access-Control-Allow-Headers", b"Access-Control-Expose-Headers",
-        b"Access-Control-Max-Age", b"Strict-Transport-Security", b"Content-Security-Policy",
-        b"X-Content-Type-Options", b"X-Frame-Options", b"Referrer-Policy", b"X-Request-Id",
-        b"Content-MD5", b"Trailer", b"Upgrade", b"Via", b"Warning", b"X-Powered-By",
+        b"Content-Type", b"Server", b"Date", b"Set-Cookie", b"Location", b"Cache-Control",
+        b"ETag", b"Last-Modified", b"Vary", b"Content-Encoding", b"Content-Disposition",
+        b"Content-Language", b"Content-Range", b"Accept-Ranges", b"Expires", b"Pragma", b"Age",
+        b"Allow", b"Link", b"Retry-After", b"WWW-Authenticate", b"Keep-Alive",
+        b"Access-Control-Allow-Origin", b"Access-Control-Allow-Credentials",
+        b"Access-Control-Allow-Methods", b"Access-Control-Allow-Headers",
+        b"Access-Control-Expose-Headers", b"Access-Control-Max-Age",
+        b"Strict-Transport-Security", b"Content-Security-Policy", b"X-Content-Type-Options",
+        b"X-Frame-Options", b"Referrer-Policy", b"X-Request-Id", b"Content-MD5", b"Trailer",
+        b"Upgrade", b"Via", b"Warning", b"X-Powered-By",
     )
     for spelling in (name, name.lower())
-}
+)
+_CONTENT_LENGTH_NAMES: Final = frozenset((b"Content-Length", b"content-length"))
 
 
 Framing = tuple[bytes, str, "int | None", bool]
@@ -63,11 +64,11 @@ def frame_response(status: int, reason: bytes, headers: list[tuple[bytes, bytes]
     content_length = None
     app_close = False
     for name, value in headers:
-        kind = _KNOWN_NAMES.get(name)
-        if kind is None:
-            kind = _classify(name)
-        if kind:
-            if kind == _CONTENT_LENGTH:
+        if name not in _PLAIN_NAMES:
+            kind = _CONTENT_LENGTH if name in _CONTENT_LENGTH_NAMES else _classify(name)
+            if kind == _ORDINARY:
+                pass
+            elif kind == _CONTENT_LENGTH:
                 if content_length is not None:
                     raise LocalProtocolError("response has more than one Content-Length header")
                 content_length = int(value) if value.isdigit() else _content_length(value)
