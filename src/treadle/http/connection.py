@@ -1,13 +1,14 @@
 """One HTTP/1.1 connection, sans-IO: bytes in, events out; response parts in, bytes out.
 
-Rules kept (strict where RFC 9112 allows a choice): any repeated Content-Length
-is rejected, even identical; Transfer-Encoding must end in ``chunked`` (400),
-other codings before it get 501, and it is rejected with Content-Length and in
-HTTP/1.0 (400); bare CR/LF, NUL/controls, obs-fold, a duplicate or (1.1) missing
-Host are 400; HTTP/2+ and 0.x get 505; CONNECT gets 400 (not a proxy), ``*``
-is for OPTIONS only. After a RemoteProtocolError nothing more is parsed: every
-call raises it again, and the server answers once with ``error_response``.
-States move only along the tables in :mod:`treadle.http.state`.
+Our choices where RFC 9112 leaves one: any repeated Content-Length is 400, even
+identical ones; Transfer-Encoding must end in ``chunked`` (400), other codings
+before it are not implemented (501), and it is refused with Content-Length or in
+HTTP/1.0 (400); a duplicate or (on 1.1) missing Host is 400; HTTP/2+ and 0.x get
+505; CONNECT is 400 (not a proxy); ``*`` is for OPTIONS only; Upgrade is ignored.
+Bare CR/LF, controls and obs-fold are 400 (llhttp strict mode, pinned by tests).
+A RemoteProtocolError is raised again on every later call and nothing buffered
+behind it is parsed; the server answers once with ``error_response``. States
+move only along the tables in :mod:`treadle.http.state`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ from treadle.http.events import (
 from treadle.http.head import HeadParser
 from treadle.http.limits import Limits
 from treadle.http.response import CHUNKED, LENGTH, NO_BODY, error_head, frame_response
+from treadle.http.state import (
+    CHUNKED_BODY,
+    CLOSED,
+    HEAD,
+    IDLE,
+    LENGTH_BODY,
+    RECV_DONE,
+    SEND_BODY,
+    SEND_DONE,
+)
 
 __all__ = ["Connection"]
 
@@ -67,8 +78,8 @@ class Connection:
         self._buf = bytearray()
         self._eof = False
         self._head = HeadParser(limits)
-        self._recv = st.HEAD
-        self._send = st.IDLE
+        self._recv = HEAD
+        self._send = IDLE
         self._error: RemoteProtocolError | None = None
         self._request: Request | None = None
         self._remaining = 0
@@ -98,18 +109,18 @@ class Connection:
         """
         recv = self._recv
         try:
-            if recv is st.HEAD:
+            if recv is HEAD:
                 return self._next_request()
-            if recv is st.LENGTH_BODY:
+            if recv is LENGTH_BODY:
                 return self._next_length_body()
-            if recv is st.CHUNKED_BODY:
+            if recv is CHUNKED_BODY:
                 return self._next_chunked_body()
         except RemoteProtocolError as exc:
             self._fail(exc)
             raise
-        if recv is st.RECV_DONE:
+        if recv is RECV_DONE:
             return PAUSED
-        if recv is st.CLOSED:
+        if recv is CLOSED:
             return _CLOSED
         assert self._error is not None
         raise self._error.with_traceback(None)
@@ -188,8 +199,8 @@ class Connection:
         """``100 Continue`` once, if the request asked for it and no response started yet."""
         request = self._request
         if (request is None or not request.expect_continue or self._continue_sent
-                or self._send is not st.IDLE
-                or self._recv not in (st.LENGTH_BODY, st.CHUNKED_BODY)):
+                or self._send is not IDLE
+                or self._recv not in (LENGTH_BODY, CHUNKED_BODY)):
             return b""
         self._continue_sent = True
         return _CONTINUE
@@ -218,7 +229,7 @@ class Connection:
 
     def send_data(self, data: bytes) -> bytes:
         """Frame a piece of the body; raises LocalProtocolError past Content-Length."""
-        if self._send is not st.SEND_BODY:
+        if self._send is not SEND_BODY:
             raise LocalProtocolError(f"cannot send body data in state {self._send}; "
                                      "call send_response() first")
         framing = self._framing
@@ -261,9 +272,9 @@ class Connection:
         response head was already sent: then closing is the only answer left.
         """
         self.keep_alive = False
-        if self._send is not st.IDLE:
+        if self._send is not IDLE:
             return b""
-        self._send = st.SEND_DONE
+        self._send = SEND_DONE
         body = error.message.encode("utf-8", "replace") + b"\n"
         head = error_head(error.status, len(body))
         extra = b"".join([name + b": " + value + b"\r\n" for name, value in headers])
@@ -275,7 +286,7 @@ class Connection:
 
     def start_next_cycle(self) -> None:
         """Reset for the next request once both the request and the response are complete."""
-        if self._recv is not st.RECV_DONE or self._send is not st.SEND_DONE or not self.keep_alive:
+        if self._recv is not RECV_DONE or self._send is not SEND_DONE or not self.keep_alive:
             raise LocalProtocolError(
                 f"cannot start a new cycle (request {self._recv}, response {self._send}, "
                 f"keep_alive={self.keep_alive}); finish both sides or close the connection")
