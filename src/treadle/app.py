@@ -573,12 +573,15 @@ class Treadle(Dispatcher):
         else:
             port = 5000
 
+        from treadle.cli import show_server_banner
+        from treadle.server.config import options_from_config
+        from treadle.serving import run_simple
+
+        # SERVER_* config keys set limits and timeouts; arguments to run() win.
+        options = {**options_from_config(self.config), **options}
         options.setdefault("use_reloader", self.debug)
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
-
-        from treadle.cli import show_server_banner
-        from treadle.serving import run_simple
 
         show_server_banner(self.debug, self.name)
         try:

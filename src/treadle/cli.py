@@ -422,8 +422,11 @@ def run_command(
             options["threads"] = threads
     show_server_banner(debug, info.app_import_path)
 
+    from treadle.server.config import options_from_config
     from treadle.serving import run_simple
 
+    # The app's SERVER_* config keys set limits and timeouts; the flags above win.
+    options = {**options_from_config(getattr(app, "config", {})), **options}
     run_simple(host, port, app, **options)
 
 
