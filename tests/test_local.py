@@ -279,6 +279,15 @@ def test_proxy_over_context_var_with_name() -> None:
     assert proxy == 1
 
 
+@pytest.mark.parametrize("step", ["value", "class", "not an identifier", "1st"])
+def test_proxy_over_context_var_reads_attributes_of_the_named_attribute(step: str) -> None:
+    var: ContextVar[Any] = ContextVar("test_named_step")
+    holder = type("Holder", (), {})()
+    setattr(holder, step, Thing())
+    var.set(holder)
+    assert LocalProxy(var, step).value == 1
+
+
 def test_proxy_over_callable() -> None:
     target = Thing()
     proxy = LocalProxy(lambda: target)
