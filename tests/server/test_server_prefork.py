@@ -472,3 +472,27 @@ def test_ttin_adds_a_worker_and_ttou_removes_one(tmp_path: Path) -> None:
         assert request(server.port, "/").status == "ok"
     finally:
         server.close()
+
+
+def test_workers_serve_on_a_unix_socket_and_the_file_goes_at_stop(
+        serve: Any, tmp_path: Path) -> None:
+    path = str(tmp_path / "app.sock")
+    srv = serve(pid_app, host=f"unix:{path}", processes=2)
+    with Client(path) as client:
+        assert pid_of(client.request()) in srv.server.worker_pids
+    srv.stop()
+    assert not Path(path).exists()
+
+
+def test_an_import_string_app_is_imported_by_each_worker(serve: Any) -> None:
+    srv = serve("lifecycle_apps:app", processes=2)
+    assert srv.server.app == "lifecycle_apps:app"
+    body = get(srv).body
+    assert int(body.split(b"\n", 1)[0]) in srv.server.worker_pids
+
+
+def test_an_import_string_naming_no_module_fails_before_forking() -> None:
+    from treadle.serving import make_server
+
+    with pytest.raises(ImportError, match="no_such_module"):
+        make_server("127.0.0.1", 0, "no_such_module:app", processes=2)

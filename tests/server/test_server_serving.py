@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ import pytest
 from wire import Client, get
 
 from treadle.server.cli import load_app
-from treadle.server.serving import startup_lines
+from treadle.server.serving import raise_fd_limit, startup_lines, systemd_listen_fd
 from treadle.serving import run_simple
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +128,8 @@ def test_cli_help_lists_the_options() -> None:
                             capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert result.returncode == 0
     for option in ("--threaded", "--processes", "--threads", "--cert", "--adhoc",
-                   "--header-timeout", "--max-connections", "--max-body"):
+                   "--header-timeout", "--max-connections", "--max-body", "--max-requests",
+                   "--max-requests-jitter", "--timeout", "--graceful-timeout"):
         assert option in result.stdout
 
 
@@ -193,3 +195,62 @@ def test_hello_example_reports_its_process_and_thread(serve: Any) -> None:
     assert f"process: {os.getpid()}" in body
     assert "thread: treadle-worker-" in body
     assert get(srv, "/missing").status == 404
+
+
+# -- systemd socket activation (--fd systemd) ---------------------------------------------
+
+
+def test_cli_serves_on_the_socket_systemd_passed(tmp_path: Path) -> None:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    # As systemd does: the socket on fd 3, LISTEN_PID naming the server's own pid.
+    launcher = (f"import os, sys; os.dup2({fd}, 3); os.environ['LISTEN_PID'] = str(os.getpid()); "
+                "os.environ['LISTEN_FDS'] = '1'; os.execv(sys.executable, [sys.executable, "
+                "'-m', 'treadle.serving', '--fd', 'systemd', '--processes', '2', 'cli_apps:app'])")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-c", launcher], pass_fds=[fd], env=env, cwd=ROOT,
+                            stderr=subprocess.PIPE, text=True)
+    listener.close()
+    try:
+        assert fetch(port).body == b"plain app"
+    finally:
+        code = stop(proc)
+        assert code == 0, proc.stderr.read() if proc.stderr else ""
+
+
+def test_systemd_fd_without_socket_activation_says_what_is_missing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LISTEN_PID", raising=False)
+    monkeypatch.delenv("LISTEN_FDS", raising=False)
+    with pytest.raises(ValueError, match="LISTEN_PID and LISTEN_FDS are not set"):
+        systemd_listen_fd()
+
+
+def test_systemd_fd_meant_for_another_process_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid() + 1))
+    monkeypatch.setenv("LISTEN_FDS", "1")
+    with pytest.raises(ValueError, match="not this one"):
+        systemd_listen_fd()
+
+
+def test_systemd_fd_is_taken_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid()))
+    monkeypatch.setenv("LISTEN_FDS", "1")
+    assert systemd_listen_fd() == 3
+    assert "LISTEN_FDS" not in os.environ and "LISTEN_PID" not in os.environ
+
+
+def test_server_raises_its_open_file_limit_to_the_hard_limit() -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+        raise_fd_limit()
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == (
+            hard if hard != resource.RLIM_INFINITY else max(256, 65536))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     parser.add_argument("--port", type=int, default=5000, help="port (0: a free one; "
                         "default: %(default)s)")
-    parser.add_argument("--fd", type=int, help="serve on this inherited listening socket")
+    parser.add_argument("--fd", type=_fd, help="serve on this inherited listening socket, or "
+                        "'systemd' for the one systemd socket activation passed")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--threaded", action="store_true",
                       help="run requests on a bounded thread pool")
@@ -64,6 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
         limits.add_argument(_flag(field.name), type=int, default=None, metavar="N",
                             help=f"{field.metadata['help']} (default: {field.default})")
     return parser
+
+
+def _fd(value: str) -> int | str:
+    if value == "systemd":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither a descriptor number nor 'systemd'") from None
 
 
 def _flag(name: str) -> str:

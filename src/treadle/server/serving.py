@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -37,7 +38,7 @@ def make_server(
     request_handler: type[WSGIRequestHandler] | None = None,
     passthrough_errors: bool = False,
     ssl_context: SSLContextArg | None = None,
-    fd: int | None = None,
+    fd: int | str | None = None,
     **options: Any,
 ) -> BaseServer | Supervisor:
     """Bind ``host:port`` (port 0: a free port) and return a server ready to ``serve_forever()``.
@@ -48,6 +49,8 @@ def make_server(
     ``backlog``, timeouts, ``max_body``...). ``host`` may be ``"unix:/path"``.
     ``app`` may be an import string (``"module:app"``): with ``processes=N``
     each worker imports it after the fork, so a reload (SIGHUP) runs new code.
+    ``fd`` serves on an inherited listening socket; ``fd="systemd"`` takes the
+    one systemd socket activation passed (``LISTEN_FDS``).
     """
     if threaded and processes > 1:
         raise ValueError(
@@ -67,6 +70,10 @@ def make_server(
         check_app_spec(app)  # the workers import it; the supervisor must not
     context = load_ssl_context(ssl_context)
     raise_fd_limit()
+    if fd == "systemd":
+        fd = systemd_listen_fd()
+    if isinstance(fd, str):
+        raise ValueError(f"fd must be a file descriptor number or 'systemd', got {fd!r}")
     listener = create_listener(host, port, backlog=config.backlog, fd=fd)
     path = unix_path(host) if fd is None else None
     if processes > 1:
@@ -124,6 +131,8 @@ def run_simple(
                        ssl_context=ssl_context, **{**options, "fd": fd})
 
         own_fd = options.pop("fd", None)
+        if own_fd == "systemd":
+            own_fd = systemd_listen_fd()
         backlog = ServerConfig.from_options(options).backlog
         run_with_reloader(
             serve, lambda: create_listener(hostname, port, backlog=backlog, fd=own_fd),
@@ -179,6 +188,35 @@ def _serve_until_signal(server: BaseServer) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+SD_LISTEN_FDS_START = 3  # systemd passes sockets from this descriptor on
+
+
+def systemd_listen_fd() -> int:
+    """The listening socket systemd socket activation passed to this process.
+
+    Checks ``LISTEN_PID`` and ``LISTEN_FDS`` the way ``sd_listen_fds`` does, then
+    removes them so child processes do not take the socket for their own.
+    """
+    pid, count = os.environ.get("LISTEN_PID"), os.environ.get("LISTEN_FDS")
+    if pid is None or count is None:
+        raise ValueError("fd='systemd' needs socket activation, but LISTEN_PID and LISTEN_FDS "
+                         "are not set; start the server from a systemd .socket unit, or pass "
+                         "a descriptor number")
+    if not (pid.isdigit() and count.isdigit()):
+        raise ValueError(f"LISTEN_PID={pid!r} and LISTEN_FDS={count!r} must be numbers")
+    if int(pid) != os.getpid():
+        raise ValueError(f"the systemd sockets are for process {pid}, not this one "
+                         f"({os.getpid()}); is a wrapper process in between?")
+    if int(count) < 1:
+        raise ValueError("systemd passed no sockets (LISTEN_FDS=0); check the .socket unit")
+    if int(count) > 1:
+        logger.warning("systemd passed %s sockets; serving on the first (fd %d) only",
+                       count, SD_LISTEN_FDS_START)
+    for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
+        os.environ.pop(name, None)
+    return SD_LISTEN_FDS_START
 
 
 def raise_fd_limit() -> None:
