@@ -231,7 +231,7 @@ def test_request_accept_languages_charsets_encodings(make_environ: EnvironFactor
         )
     )
     assert request.accept_languages.best == "fr-CH"
-    assert "utf-8" in request.accept_charsets
+    assert "utf-8" in request.accept_charsets  # type: ignore[comparison-overlap]
     assert request.accept_encodings["br"] == 0.5
 
 
@@ -804,7 +804,7 @@ def test_force_type_converts_a_wsgi_app(make_environ: EnvironFactory) -> None:
         start_response("201 CREATED", [("Content-Type", "text/plain")])
         return [b"made"]
 
-    response = Response.force_type(app, make_environ())  # type: ignore[arg-type]
+    response = Response.force_type(app, make_environ())
     assert response.status_code == 201 and response.get_data() == b"made"
     assert response.content_type == "text/plain"
 
@@ -827,7 +827,7 @@ def test_from_app_collects_write_calls(make_environ: EnvironFactory) -> None:
         write(b"written ")
         return [b"returned"]
 
-    response = Response.from_app(app, make_environ())  # type: ignore[arg-type]
+    response = Response.from_app(app, make_environ())
     assert response.get_data() == b"written returned"
 
 
@@ -844,3 +844,17 @@ def test_request_repr_survives_a_bad_host(make_environ: EnvironFactory) -> None:
     environ = make_environ()
     environ["HTTP_HOST"] = "bad host"
     assert "invalid URL" in repr(Request(environ))
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"content_type": "text/plain\r\nX-Evil: 1"}, {"mimetype": "text/plain\nX-Evil: 1"}]
+)
+def test_response_content_type_with_a_newline_is_refused(arguments: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="newline"):
+        Response("body", **arguments)  # type: ignore[arg-type]
+
+
+def test_response_common_mimetype_gets_its_charset() -> None:
+    assert Response("x", mimetype="application/json").headers["Content-Type"] == "application/json"
+    assert Response("x").headers["Content-Type"] == "text/html; charset=utf-8"
+    assert Response("x", mimetype="text/csv").headers["Content-Type"] == "text/csv; charset=utf-8"

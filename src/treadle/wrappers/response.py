@@ -53,10 +53,6 @@ _CONTENT_TYPES: dict[tuple[str, str], str] = {
 }
 
 
-def _content_type(mimetype: str, charset: str) -> str:
-    return _CONTENT_TYPES.get((mimetype, charset)) or get_content_type(mimetype, charset)
-
-
 _NO_BODY_HEADERS = frozenset({"content-length", "content-type", "content-range"})
 
 
@@ -116,12 +112,17 @@ class Response:
             if mimetype is None and not has_type:
                 mimetype = self.default_mimetype
             if mimetype is not None:
-                content_type = _content_type(mimetype, self.charset)
+                # The table's values are known to be clean; others are checked once.
+                content_type = _CONTENT_TYPES.get((mimetype, self.charset)) or _header_value(
+                    get_content_type(mimetype, self.charset)
+                )
+        else:
+            content_type = _header_value(content_type)
         if content_type is not None:
             if has_type:
                 self.headers.set("Content-Type", content_type)
             else:
-                self.headers._list.append(("Content-Type", _header_value(content_type)))
+                self.headers._list.append(("Content-Type", content_type))
         if status is None:
             status = self.default_status
         if type(status) is int:
