@@ -12,18 +12,17 @@ from typing import Final
 from treadle.http.errors import RemoteProtocolError
 from treadle.http.events import Data, EndOfMessage
 from treadle.http.limits import Limits
-from treadle.http.syntax import HEXDIGITS, check_block_bytes, is_chunk_extension, parse_field_block
+from treadle.http.syntax import check_block_bytes, is_chunk_extension, parse_field_block
 
 __all__ = ["ChunkedDecoder"]
 
-# The decoder's own small state table: what it expects next.
+# The decoder's states, in the only order it moves through them:
+# SIZE -> DATA -> DATA_END -> SIZE ... SIZE (size 0) -> TRAILERS -> DONE.
 _SIZE: Final = "chunk size line"
 _DATA: Final = "chunk data"
 _DATA_END: Final = "CRLF after chunk data"
 _TRAILERS: Final = "trailers"
 _DONE: Final = "done"
-_NEXT: Final = {_SIZE: (_DATA, _TRAILERS), _DATA: (_DATA_END,), _DATA_END: (_SIZE,),
-                _TRAILERS: (_DONE,), _DONE: ()}
 
 _MAX_SIZE_DIGITS: Final = 16
 
@@ -40,10 +39,6 @@ class ChunkedDecoder:
         self._received = 0
         self._error: RemoteProtocolError | None = None
 
-    def _to(self, state: str) -> None:
-        assert state in _NEXT[self._state], (self._state, state)
-        self._state = state
-
     def read(self, buf: bytearray, max_body: int | None) -> Data | EndOfMessage | None:
         """Consume what ``buf`` holds; return all data found so far, the end, or None.
 
@@ -54,86 +49,79 @@ class ChunkedDecoder:
             raise self._error
         pieces: list[bytes] = []
         try:
-            return self._read(buf, max_body, pieces)
+            end = self._read(buf, max_body, pieces)
         except RemoteProtocolError as exc:
             if not pieces:
                 raise
             self._error = exc
             return Data(b"".join(pieces))
-
-    def _read(self, buf: bytearray, max_body: int | None,
-              pieces: list[bytes]) -> Data | EndOfMessage | None:
-        while True:
-            state = self._state
-            if state is _DATA:
-                size = min(self._remaining, len(buf))
-                if not size:
-                    break
-                if size == len(buf):
-                    pieces.append(bytes(buf))
-                    buf.clear()
-                else:
-                    pieces.append(bytes(buf[:size]))
-                    del buf[:size]
-                self._remaining -= size
-                if not self._remaining:
-                    self._to(_DATA_END)
-            elif state is _DATA_END:
-                if len(buf) < 2:
-                    if buf and buf[0] != 0x0D:
-                        raise RemoteProtocolError("missing CRLF after chunk data")
-                    break
-                if not buf.startswith(b"\r\n"):
-                    raise RemoteProtocolError("missing CRLF after chunk data")
-                del buf[:2]
-                self._to(_SIZE)
-            elif state is _SIZE:
-                chunk_size = self._take_size(buf)
-                if chunk_size is None:
-                    break
-                if chunk_size:
-                    self._received += chunk_size
-                    if max_body is not None and self._received > max_body:
-                        raise RemoteProtocolError("request body too large", 413)
-                    self._remaining = chunk_size
-                    self._to(_DATA)
-                else:
-                    self._to(_TRAILERS)
-            elif state is _TRAILERS:
-                if pieces:
-                    break  # hand the data out first; the trailers come with the next call
-                trailers = self._take_trailers(buf)
-                if trailers is None:
-                    break
-                self._to(_DONE)
-                return EndOfMessage(trailers)
-            else:
-                raise AssertionError("read() after the end of a chunked body")
         if pieces:
             return Data(pieces[0] if len(pieces) == 1 else b"".join(pieces))
-        return None
+        return end
 
-    def _take_size(self, buf: bytearray) -> int | None:
-        limit = self._limits.max_chunk_line
-        lf = buf.find(b"\n", 0, limit + 2)
-        if lf < 0:
-            if len(buf) > limit + 1:
-                raise RemoteProtocolError("chunk size line too long")
-            return None
-        if lf == 0 or buf[lf - 1] != 0x0D:
-            raise RemoteProtocolError("bare LF in chunk size line; lines must end with CRLF")
-        line = bytes(buf[:lf - 1])
-        del buf[:lf + 1]
-        semi = line.find(b";")
-        if semi >= 0:
-            digits = line[:semi].rstrip(b" \t")
-            if not is_chunk_extension(line[len(digits):]):
-                raise RemoteProtocolError("invalid chunk extension")
-        else:
-            digits = line
-        if not digits or len(digits) > _MAX_SIZE_DIGITS or digits.translate(None, HEXDIGITS):
-            raise RemoteProtocolError("invalid chunk size; expected 1 to 16 hex digits")
-        return int(digits, 16)
+    def _read(self, buf: bytearray, max_body: int | None,
+              pieces: list[bytes]) -> EndOfMessage | None:
+        """Walk the buffer from ``pos``, deleting what was consumed once, on the way out."""
+        state = self._state
+        pos = 0
+        try:
+            while True:
+                if state is _DATA:
+                    size = len(buf) - pos
+                    if not size:
+                        return None
+                    remaining = self._remaining
+                    if size >= remaining:
+                        size = remaining
+                        state = _DATA_END
+                    pieces.append(bytes(buf[pos:pos + size]))
+                    pos += size
+                    self._remaining = remaining - size
+                elif state is _DATA_END:
+                    if len(buf) - pos < 2:
+                        if len(buf) > pos and buf[pos] != 0x0D:
+                            raise RemoteProtocolError("missing CRLF after chunk data")
+                        return None
+                    if buf[pos] != 0x0D or buf[pos + 1] != 0x0A:
+                        raise RemoteProtocolError("missing CRLF after chunk data")
+                    pos += 2
+                    state = _SIZE
+                elif state is _SIZE:
+                    limit = self._limits.max_chunk_line
+                    lf = buf.find(b"\n", pos, pos + limit + 2)
+                    if lf < 0:
+                        if len(buf) - pos > limit + 1:
+                            raise RemoteProtocolError("chunk size line too long")
+                        return None
+                    if lf == pos or buf[lf - 1] != 0x0D:
+                        raise RemoteProtocolError(
+                            "bare LF in chunk size line; lines must end with CRLF")
+                    size = _chunk_size(bytes(buf[pos:lf - 1]))
+                    pos = lf + 1
+                    if size:
+                        self._received += size
+                        if max_body is not None and self._received > max_body:
+                            raise RemoteProtocolError("request body too large", 413)
+                        self._remaining = size
+                        state = _DATA
+                    else:
+                        state = _TRAILERS
+                elif state is _TRAILERS:
+                    if pieces:
+                        return None  # hand the data out first; the trailers come next call
+                    del buf[:pos]
+                    pos = 0
+                    trailers = self._take_trailers(buf)
+                    if trailers is None:
+                        return None
+                    state = _DONE
+                    return EndOfMessage(trailers)
+                else:
+                    raise AssertionError("read() after the end of a chunked body")
+        finally:
+            self._state = state
+            if pos:
+                del buf[:pos]
 
     def _take_trailers(self, buf: bytearray) -> list[tuple[bytes, bytes]] | None:
         if buf.startswith(b"\r\n"):
@@ -157,3 +145,22 @@ class ChunkedDecoder:
         if check_block_bytes(block, "trailers") - 1 > limits.max_headers:
             raise RemoteProtocolError("too many trailer fields", 431)
         return parse_field_block(block[:-4], "trailers")
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size from a chunk-size line (CRLF removed), its extensions checked."""
+    semi = line.find(b";")
+    if semi >= 0:
+        digits = line[:semi].rstrip(b" \t")
+        if not is_chunk_extension(line[len(digits):]):
+            raise RemoteProtocolError("invalid chunk extension")
+    else:
+        digits = line
+    # int() alone would also take a sign, "0x", "_" and spaces: isalnum() and the
+    # prefix test leave only hex digits, which int() then checks.
+    if digits.isalnum() and len(digits) <= _MAX_SIZE_DIGITS and digits[1:2] not in (b"x", b"X"):
+        try:
+            return int(digits, 16)
+        except ValueError:
+            pass
+    raise RemoteProtocolError("invalid chunk size; expected 1 to 16 hex digits")

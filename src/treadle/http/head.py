@@ -273,7 +273,8 @@ def _request(method: str, target: bytes, version: str,
 
     chunked = False
     if transfer_encoding is not None:
-        _check_transfer_encoding(transfer_encoding, version, length)
+        if transfer_encoding != b"chunked" or version != "1.1" or length is not None:
+            _check_transfer_encoding(transfer_encoding, version, length)
         chunked = True
 
     expect_continue = (expect is not None and version == "1.1" and (length or chunked)
