@@ -240,6 +240,17 @@ def test_nothing_buffered_behind_a_bad_request_is_processed() -> None:
             conn.next_event()
 
 
+def test_data_received_after_an_error_is_discarded() -> None:
+    conn = Connection()
+    conn.receive_data(b"BAD\x00 / HTTP/1.1\r\n\r\n")
+    with pytest.raises(RemoteProtocolError):
+        conn.next_event()
+    conn.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n" * 1000)
+    assert len(conn._buf) == 0
+    with pytest.raises(RemoteProtocolError):
+        conn.next_event()
+
+
 def test_a_bad_request_after_a_good_one_is_found_only_in_the_next_cycle() -> None:
     conn = Connection()
     conn.receive_data(b"GET /ok HTTP/1.1\r\nHost: a\r\n\r\nBAD\x00\r\n\r\n")

@@ -98,7 +98,8 @@ class Connection:
         if data:
             if self._eof:
                 raise LocalProtocolError("receive_data() called with data after EOF")
-            self._buf += data
+            if self._error is None:  # after an error, input is only ever discarded
+                self._buf += data
         else:
             self._eof = True
 
