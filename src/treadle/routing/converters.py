@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 # Characters left as they are in a URL path (the WHATWG path-segment safe set).
 PATH_SAFE = "!$&'()*+,/:;=@"
 
-_ARGUMENT = re.compile(
-    r"""\s*(?:(?P<name>\w+)\s*=\s*)?(?P<value>"[^"]*"|'[^']*'|[\w.+-]+)\s*(?:,|$)"""
-)
+# One ``name=value`` or ``value`` of a converter's arguments; compiled on first use (by
+# re's own cache), as most apps never give a converter arguments.
+_ARGUMENT = r"""\s*(?:(?P<name>\w+)\s*=\s*)?(?P<value>"[^"]*"|'[^']*'|[\w.+-]+)\s*(?:,|$)"""
 _CONSTANTS: dict[str, Any] = {"None": None, "True": True, "False": False}
 
 
@@ -188,8 +188,9 @@ def parse_converter_args(text: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
     kwargs: dict[str, Any] = {}
     position = 0
     text = text.strip()
+    argument = re.compile(_ARGUMENT)
     while position < len(text):
-        match = _ARGUMENT.match(text, position)
+        match = argument.match(text, position)
         if match is None:
             raise ValueError(f"cannot parse converter argument {text[position:]!r}")
         value = _literal(match["value"])
