@@ -12,6 +12,7 @@ from treadle.httputil import (
     HTTP_STATUS_CODES,
     dump_cookie,
     dump_options_header,
+    escape_html,
     generate_etag,
     get_content_type,
     http_date,
@@ -528,3 +529,10 @@ def test_header_parsers_never_raise(value: str) -> None:
 def test_options_header_round_trips_parameter_values(value: str) -> None:
     header = dump_options_header("form-data", {"name": value})
     assert parse_options_header(header)[1]["name"] == value
+
+
+def test_escape_html_matches_the_standard_library() -> None:
+    import html
+
+    text = """<a href="x?a=1&b='2'">café & co</a>"""
+    assert escape_html(text) == html.escape(text, quote=True)
