@@ -1,6 +1,6 @@
 """RFC 9110/9112 grammar as precomputed byte tables and small pure checks.
 
-Every check works on a whole line or block at once (``bytes.translate`` and
+Every check works on a whole value or block at once (``bytes.translate`` and
 ``count``), never byte by byte in Python; the rare chunk-extension grammar is
 the only regular expression in the package and is off the hot path.
 """
@@ -13,7 +13,6 @@ import string
 from treadle.http.errors import RemoteProtocolError
 
 __all__ = [
-    "HEXDIGITS",
     "TCHAR",
     "check_block_bytes",
     "is_chunk_extension",
@@ -24,8 +23,6 @@ __all__ = [
 
 TCHAR = ("!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters).encode("ascii")
 """Bytes allowed in a token (method, field name, coding, chunk-extension name)."""
-
-HEXDIGITS = string.hexdigits.encode("ascii")
 
 # Bytes that may appear anywhere in a head or trailer block: HTAB, CR, LF,
 # visible ASCII, SP and obs-text. Deleting these leaves only the forbidden ones
@@ -39,10 +36,10 @@ def is_token(value: bytes) -> bool:
 
 
 def check_block_bytes(block: bytes, what: str) -> int:
-    """Reject control bytes, bare CR/LF and obs-fold in a head or trailer block.
+    """Reject control bytes, bare CR/LF and obs-fold in a block of field lines.
 
     Returns the number of CRLF-terminated lines. ``what`` names the block in
-    the error ("request head", "trailers").
+    the error (e.g. "trailers"); request heads get these checks from llhttp.
     """
     if block.translate(None, _BLOCK_BYTES):
         raise RemoteProtocolError(f"control character in {what}")
