@@ -12,6 +12,7 @@ from typing import Final
 
 from treadle.http.errors import LocalProtocolError
 from treadle.http.events import Request
+from treadle.http.status import HTTP_STATUS_CODES
 from treadle.http.syntax import is_token, token_list
 
 __all__ = ["CHUNKED", "LENGTH", "NO_BODY", "UNTIL_CLOSE", "Framing", "frame_response"]
@@ -148,10 +149,6 @@ def _content_length(value: bytes) -> int:
 
 def error_head(status: int, body_length: int) -> bytes:
     """The head of a short text/plain error response that closes the connection."""
-    # Imported here: the reason table lives with the app-layer helpers, and this
-    # path only runs when a request is refused.
-    from treadle.httputil import HTTP_STATUS_CODES
-
     reason = HTTP_STATUS_CODES.get(status, "Error").encode("ascii")
     return b"".join((
         b"HTTP/1.1 %d " % status, reason,
