@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from treadle.http.connection import Connection
-from treadle.http.errors import LocalProtocolError
+from treadle.http.errors import LocalProtocolError, RemoteProtocolError
 from treadle.http.events import Data, EndOfMessage, Request
+from treadle.http.limits import Limits
 
 GET11 = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 GET10 = b"GET / HTTP/1.0\r\n\r\n"
@@ -286,6 +287,16 @@ def test_continue_is_not_sent_once_the_body_has_arrived() -> None:
     assert conn.next_event() == Data(b"ok")
     assert conn.next_event() == EndOfMessage([])
     assert conn.send_continue() == b""
+
+
+def test_continue_is_not_sent_for_a_body_over_the_limit() -> None:
+    conn = Connection(Limits(max_body=1))
+    conn.receive_data(EXPECTING)
+    assert isinstance(conn.next_event(), Request)
+    assert conn.send_continue() == b""
+    with pytest.raises(RemoteProtocolError) as raised:
+        conn.next_event()
+    assert raised.value.status == 413
 
 
 def test_explicit_100_response_counts_as_the_continue() -> None:

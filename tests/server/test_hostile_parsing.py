@@ -555,3 +555,15 @@ def test_requests_within_the_limits_are_served(serve: Any, mode: Any) -> None:
     [reply] = replies(raw)
     assert reply.status == 200
     assert recorder.seen == [("/ok", b"y" * 50)]
+
+
+def test_expect_continue_over_max_body_gets_413_without_100_continue(serve: Any,
+                                                                     mode: Any) -> None:
+    recorder = Recorder()
+    srv = serve(recorder, limits=SMALL, **mode)
+    with socket.create_connection((srv.host, srv.port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n"
+                     b"Expect: 100-continue\r\n\r\n")
+        raw = read_to_close(sock)
+    assert raw.startswith(b"HTTP/1.1 413 "), raw
+    assert recorder.paths == []

@@ -203,6 +203,8 @@ class Connection:
                 or self._send is not IDLE
                 or self._recv not in (LENGTH_BODY, CHUNKED_BODY)):
             return b""
+        if self._max_body is not None and (request.content_length or 0) > self._max_body:
+            return b""  # the body will be refused (413): don't invite the client to send it
         self._continue_sent = True
         return _CONTINUE
 
