@@ -9,6 +9,7 @@ and measures again with them held. Reports the serving process's RSS
 (/proc/<pid>/status VmRSS) and thread count at each step, and checks at the end
 that the idle connections are still open and answer. Targets: RSS under
 100 MB with the idle connections, and at least 80% of the rate without them.
+`figures()` returns the same numbers for bench/run.py's idle-5000 scenario.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import resource
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,86 @@ def wrk_rate(port: int, duration: float) -> loadgen.WrkReport:
     return loadgen.run_wrk(url, connections=HELLO_CONNECTIONS, duration_s=duration)
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """One idle-connections run: a sample per step, and the two wrk reports."""
+
+    idle: int
+    duration: float
+    opened_s: float
+    steps: list[tuple[str, Sample, float | None]]
+    plain: loadgen.WrkReport
+    loaded: loadgen.WrkReport
+
+    @property
+    def rate_ratio(self) -> float:
+        return self.loaded.requests_per_s / self.plain.requests_per_s
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return max(s.rss_mib for _, s, _ in self.steps)
+
+    @property
+    def wrk_errors(self) -> int:
+        return (self.plain.socket_errors + self.loaded.socket_errors + self.plain.non_2xx
+                + self.loaded.non_2xx)
+
+    @property
+    def targets_met(self) -> bool:
+        return (self.rate_ratio >= TARGETS["rate_ratio"]
+                and self.peak_rss_mib < TARGETS["rss_mib"] and self.wrk_errors == 0)
+
+
+def measure(idle: int, duration: float, server_args: Sequence[str] = ()) -> Measurement:
+    """Serve hello on treadle --threaded, load it without and with `idle` idle connections."""
+    raise_nofile(idle + 1024)
+    loadgen.wrk_binary()
+    port = servers.free_port()
+    argv = [sys.executable, "-m", "treadle.serving", "--host", servers.HOST, "--port", str(port),
+            "--log-level", "warning", "--threaded",
+            # Room for every idle connection plus wrk's, and no idle timeout during the run.
+            "--max-connections", str(idle + 1000), "--keepalive-timeout", "3600",
+            *server_args, "apps:hello"]
+    server = servers.start_server(argv, port=port, cwd=BENCH_DIR, env=server_env(),
+                                  log_path=OUT_DIR / "logs" / "idle-rss-treadle-threaded.log")
+    pid = server.process.pid
+    steps: list[tuple[str, Sample, float | None]] = []
+    try:
+        steps.append(("started", sample(pid), None))
+        plain = wrk_rate(port, duration)
+        steps.append(("after wrk, no idle connections", sample(pid), plain.requests_per_s))
+        started = time.monotonic()
+        with idle_connections(port, idle) as held:
+            opened_s = time.monotonic() - started
+            steps.append((f"{idle} idle connections open", sample(pid), None))
+            loaded = wrk_rate(port, duration)
+            steps.append((f"after wrk, {idle} idle held", sample(pid), loaded.requests_per_s))
+            for sock in held[:: max(1, len(held) // 100)]:  # still open, still served
+                sock.sendall(REQUEST)
+                read_response(sock)
+    finally:
+        servers.stop_server(server)
+    return Measurement(idle, duration, opened_s, steps, plain, loaded)
+
+
+def figures(idle: int = 5000, duration: float = 10.0) -> dict[str, object]:
+    """The measurement as nested figures, for bench/run.py's idle-5000 scenario."""
+    m = measure(idle, duration)
+    labels = ("started", "after_wrk", "idle_open", "idle_after_wrk")
+    return {
+        "idle_connections": idle,
+        "opened_s": round(m.opened_s, 2),
+        "rss_mib": {label: round(s.rss_mib, 1) for label, (_, s, _) in zip(labels, m.steps,
+                                                                            strict=True)},
+        "threads": {label: s.threads for label, (_, s, _) in zip(labels, m.steps, strict=True)},
+        "hello_rps": {"without_idle": round(m.plain.requests_per_s),
+                      "with_idle": round(m.loaded.requests_per_s)},
+        "rate_with_idle_pct": round(100 * m.rate_ratio, 1),
+        "wrk_errors": m.wrk_errors,
+        "targets_met": m.targets_met,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/idle_rss.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,51 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-arg", action="append", default=[],
                         help="an extra argument for treadle.serving (repeatable)")
     args = parser.parse_args(argv)
-    raise_nofile(args.idle + 1024)
-    loadgen.wrk_binary()
+    m = measure(args.idle, args.duration, args.server_arg)
 
-    port = servers.free_port()
-    argv_ = [sys.executable, "-m", "treadle.serving", "--host", servers.HOST, "--port", str(port),
-             "--log-level", "warning", "--threaded",
-             # Room for every idle connection plus wrk's, and no idle timeout during the run.
-             "--max-connections", str(args.idle + 1000), "--keepalive-timeout", "3600",
-             *args.server_arg, "apps:hello"]
-    server = servers.start_server(argv_, port=port, cwd=BENCH_DIR, env=server_env(),
-                                  log_path=OUT_DIR / "logs" / "idle-rss-treadle-threaded.log")
-    pid = server.process.pid
-    rows: list[tuple[str, Sample, float | None]] = []
-    try:
-        rows.append(("started", sample(pid), None))
-        plain = wrk_rate(port, args.duration)
-        rows.append(("after wrk, no idle connections", sample(pid), plain.requests_per_s))
-        started = time.monotonic()
-        with idle_connections(port, args.idle) as held:
-            opened_s = time.monotonic() - started
-            rows.append((f"{args.idle} idle connections open", sample(pid), None))
-            loaded = wrk_rate(port, args.duration)
-            rows.append((f"after wrk, {args.idle} idle held", sample(pid), loaded.requests_per_s))
-            for sock in held[:: max(1, len(held) // 100)]:  # still open, still served
-                sock.sendall(REQUEST)
-                read_response(sock)
-    finally:
-        servers.stop_server(server)
-
-    print(f"treadle --threaded, hello app, wrk -c{HELLO_CONNECTIONS} for {args.duration:.0f} s; "
-          f"{args.idle} idle keep-alive connections opened in {opened_s:.1f} s\n")
+    print(f"treadle --threaded, hello app, wrk -c{HELLO_CONNECTIONS} for {m.duration:.0f} s; "
+          f"{m.idle} idle keep-alive connections opened in {m.opened_s:.1f} s\n")
     print(f"| {'step':<36} | {'RSS MiB':>8} | {'threads':>7} | {'req/s':>9} |")
     print(f"|{'-' * 38}|{'-' * 10}|{'-' * 9}|{'-' * 11}|")
-    for name, s, rate in rows:
+    for name, s, rate in m.steps:
         shown = f"{rate:,.0f}" if rate is not None else ""
         print(f"| {name:<36} | {s.rss_mib:>8.1f} | {s.threads:>7} | {shown:>9} |")
-    ratio = loaded.requests_per_s / plain.requests_per_s
-    peak = max(s.rss_mib for _, s, _ in rows)
-    errors = plain.socket_errors + loaded.socket_errors + plain.non_2xx + loaded.non_2xx
-    print(f"\nrate with idle connections: {ratio:.0%} of without "
-          f"(target >= {TARGETS['rate_ratio']:.0%}); peak RSS {peak:.1f} MiB "
-          f"(target < {TARGETS['rss_mib']:.0f}); wrk errors {errors}")
-    met = ratio >= TARGETS["rate_ratio"] and peak < TARGETS["rss_mib"] and errors == 0
-    print("targets met" if met else "TARGETS MISSED")
-    return 0 if met else 1
+    print(f"\nrate with idle connections: {m.rate_ratio:.0%} of without "
+          f"(target >= {TARGETS['rate_ratio']:.0%}); peak RSS {m.peak_rss_mib:.1f} MiB "
+          f"(target < {TARGETS['rss_mib']:.0f}); wrk errors {m.wrk_errors}")
+    print("targets met" if m.targets_met else "TARGETS MISSED")
+    return 0 if m.targets_met else 1
 
 
 if __name__ == "__main__":

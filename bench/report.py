@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from loadgen import WRK_SOCKET_TIMEOUT_S, WrkReport
-from scenarios import PythonScenario, ServerSpec, WrkScenario
+from scenarios import PythonScenario, ServerSpec, Target, WrkScenario
 from servers import GroupMemory
 
 # Whose versions the results page records.
@@ -26,10 +26,14 @@ MISSING = "—"
 
 @dataclass(frozen=True)
 class Outcome:
-    """One server's result in one scenario: a load report or a memory figure, or why none."""
+    """One server's result in one scenario: a load report or a memory figure, or why none.
+
+    `reference` is the same server's rate on the scenario's reference path, when it has one.
+    """
 
     server: str
     report: WrkReport | None = None
+    reference: WrkReport | None = None
     memory: GroupMemory | None = None
     error: str | None = None
 
@@ -90,13 +94,20 @@ def _first_line(text: str) -> str:
 
 def scenario_table(scenario: WrkScenario, outcomes: Sequence[Outcome],
                    servers: Mapping[str, ServerSpec]) -> str:
-    """Servers as rows, with each treadle variant's req/s divided by that row's."""
+    """Servers as rows, with each treadle variant's req/s divided by that row's.
+
+    A scenario with a reference path also shows that rate (what the CPU allows the
+    server) and the measured rate as a share of it.
+    """
     treadles = [o for o in outcomes if servers[o.server].treadle and o.report is not None]
     headers = ["server", "req/s", "p50", "p99", "socket errors", "non-2xx"]
     right = [False, True, True, True, True, True]
     if scenario.ideal_rps:
         headers.append("% of ideal")
         right.append(True)
+    if scenario.reference_path:
+        headers += [f"CPU allows ({scenario.reference_path} req/s)", "% of that"]
+        right += [True, True]
     for t in treadles:
         headers.append(f"{t.server} ÷ row")
         right.append(True)
@@ -112,13 +123,46 @@ def scenario_table(scenario: WrkScenario, outcomes: Sequence[Outcome],
         row = [title, format_rps(r.requests_per_s), latency_cell(r, 0.50), latency_cell(r, 0.99),
                f"{r.socket_errors:,}", f"{r.non_2xx:,}"]
         if scenario.ideal_rps:
-            row.append(f"{100 * r.requests_per_s / scenario.ideal_rps:.0f}%")
+            row.append(format_percent(r.requests_per_s, scenario.ideal_rps))
+        if scenario.reference_path:
+            ref = outcome.reference.requests_per_s if outcome.reference else 0.0
+            row += [format_rps(ref) if ref else MISSING, format_percent(r.requests_per_s, ref)]
         for t in treadles:
             assert t.report is not None
             row.append(format_ratio(t.report.requests_per_s, r.requests_per_s))
         rows.append(row)
-    table = markdown_table(headers, rows, right)
-    return "\n\n".join([table, "\n".join(failures)]) if failures else table
+    parts = [markdown_table(headers, rows, right)]
+    if scenario.targets:
+        parts.append("\n".join(target_lines(scenario.targets, outcomes, servers)))
+    if failures:
+        parts.append("\n".join(failures))
+    return "\n\n".join(parts)
+
+
+def format_percent(value: float, of: float) -> str:
+    return f"{100 * value / of:.0f}%" if value > 0 and of > 0 else MISSING
+
+
+def target_lines(targets: Sequence[Target], outcomes: Sequence[Outcome],
+                 servers: Mapping[str, ServerSpec]) -> list[str]:
+    """One line per target: each treadle variant's ratio to the peer, and whether it is met."""
+    rates = {o.server: o.report.requests_per_s for o in outcomes if o.report is not None}
+    treadles = [name for name in rates if servers[name].treadle]
+    lines = []
+    for target in targets:
+        peer = rates.get(target.peer, 0.0)
+        cells = []
+        for name in treadles:
+            if peer <= 0:
+                cells.append(f"{name} {MISSING}")
+                continue
+            ratio = rates[name] / peer
+            cells.append(f"{name} {ratio:.2f}x ({'met' if ratio >= target.ratio else 'missed'})")
+        shown = "; ".join(cells) if cells else "no treadle result"
+        if target.peer not in rates:
+            shown = f"no {target.peer} result"
+        lines.append(f"- Target treadle >= {target.ratio:g}x {target.peer}: {shown}")
+    return lines
 
 
 def format_mib(kib: int) -> str:
@@ -224,8 +268,8 @@ class Section:
 
 def render_page(*, date: str, command: str, machine: Mapping[str, object],
                 method: Sequence[str], servers: Mapping[str, ServerSpec],
-                sections: Sequence[Section]) -> str:
-    """The whole RESULTS.md: context first, then one table per scenario."""
+                sections: Sequence[Section], plot: str = "") -> str:
+    """The whole RESULTS.md: context first, then the plot (a relative link), then the tables."""
     packages = machine.get("packages", {})
     versions = ", ".join(f"{k} {v}" for k, v in packages.items()) if isinstance(
         packages, Mapping) else str(packages)
@@ -253,6 +297,8 @@ def render_page(*, date: str, command: str, machine: Mapping[str, object],
         markdown_table(["name", "server", "what bounds requests in flight"],
                        [[name, spec.title, spec.concurrency] for name, spec in servers.items()]),
     ]
+    if plot:
+        lines += ["", f"![Requests per second, per scenario and server]({plot})"]
     for section in sections:
         lines += ["", f"## {section.name}: {section.title}", ""]
         if section.note:

@@ -1,15 +1,29 @@
-"""The framework scenario's app on treadle: one route that returns a short string.
+"""The framework scenarios' app on treadle: text, JSON with an int converter, a template.
 
 bench/flask_app.py is the same app on Flask; keep the two line for line alike.
+The template is bench/templates/page.html; the routes match bench/dispatch_bench.py.
 """
 
 from __future__ import annotations
 
-from treadle import Treadle
+from typing import Any
+
+from treadle import Treadle, render_template
 
 app = Treadle(__name__)
+ITEMS = [{"name": f"item {n}", "price": n * 3} for n in range(10)]
 
 
 @app.route("/")
-def hello() -> str:
+def text() -> str:
     return "Hello, World!"
+
+
+@app.route("/users/<int:user_id>")
+def user(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "name": "Ann", "admin": False}
+
+
+@app.route("/page")
+def page() -> str:
+    return render_template("page.html", title="Items", items=ITEMS)

@@ -5,6 +5,9 @@ Fast and wrk-free; the only processes started are tiny stand-in servers on 127.0
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -16,10 +19,22 @@ sys.path.insert(0, str(BENCH))
 
 import apps  # noqa: E402
 import loadgen  # noqa: E402
+import plot  # noqa: E402
+import reload_bench  # noqa: E402
 import report  # noqa: E402
 import run  # noqa: E402
 import servers  # noqa: E402
-from scenarios import SCENARIOS, SERVERS, PythonScenario, WrkScenario  # noqa: E402
+from scenarios import (  # noqa: E402
+    GROUPS,
+    SCENARIOS,
+    SERVERS,
+    MemoryScenario,
+    PythonScenario,
+    Target,
+    WrkScenario,
+    expand_scenarios,
+    servers_for,
+)
 
 KEEP_ALIVE_OUTPUT = """\
 Running 3s test @ http://127.0.0.1:18125/
@@ -278,9 +293,10 @@ def test_every_server_says_which_module_it_needs() -> None:
     assert set(run.REQUIRES) == set(SERVERS)
 
 
-def test_both_treadle_variants_are_marked_for_ratios() -> None:
+def test_every_treadle_variant_is_marked_for_ratios() -> None:
     assert {n for n, s in SERVERS.items() if s.treadle} == {
-        "treadle-threaded", "treadle-processes", "treadle-processes-threads"}
+        "treadle-threaded", "treadle-threaded-128", "treadle-processes",
+        "treadle-processes-threads"}
 
 
 def test_hello_app_sends_a_body_of_its_declared_length() -> None:
@@ -299,9 +315,25 @@ def test_quick_runs_are_three_seconds() -> None:
 
 def test_worst_case_estimate_bounds_the_typical_one() -> None:
     typical, worst = run.estimate_s(list(SCENARIOS), list(SERVERS), 10, 2)
-    load_runs = sum(isinstance(s, WrkScenario) for s in SCENARIOS.values()) * len(SERVERS)
+    load_runs = sum(len(servers_for(name, SERVERS)) for name, s in SCENARIOS.items()
+                    if isinstance(s, WrkScenario))
     assert typical >= load_runs * 12
     assert worst > typical
+
+
+def test_estimate_counts_only_the_servers_taking_part() -> None:
+    typical, _ = run.estimate_s(["framework-text"], list(SERVERS), 10, 2)
+    assert typical == 6 * (12 + run.TYPICAL_START_STOP_S)
+
+
+def test_estimate_counts_the_reference_run() -> None:
+    typical, _ = run.estimate_s(["sleep-1000"], ["waitress"], 10, 2)
+    assert typical == 2 + 2 * 10 + run.TYPICAL_START_STOP_S
+
+
+def test_open_files_needed_covers_the_largest_scenario_chosen() -> None:
+    assert run.open_files_needed(["hello", "sleep-1000"]) == 1000 + run.NOFILE_SLACK
+    assert run.open_files_needed(["proxy"]) == run.NOFILE_SLACK
 
 
 def test_a_running_group_has_memory_and_a_process() -> None:
@@ -332,3 +364,259 @@ def test_started_server_answers_and_stopping_leaves_no_process(tmp_path: Path) -
         servers.stop_server(server)
     assert server.process.returncode is not None
     assert servers.group_pids(server.process.pid) == []
+
+
+# --- scenario selection -------------------------------------------------------------------
+
+def test_a_group_expands_to_its_members_once_and_in_order() -> None:
+    assert expand_scenarios(["framework-json", "framework", "hello"]) == [
+        "framework-json", "framework-text", "framework-template", "hello"]
+
+
+def test_an_unknown_scenario_is_an_error_listing_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="known: hello"):
+        expand_scenarios(["helo"])
+
+
+def test_command_line_accepts_a_group_name() -> None:
+    args = run.parse_args(["--scenarios", "framework", "--servers", "granian"])
+    assert args.scenarios == list(GROUPS["framework"])
+
+
+def test_the_default_run_has_every_scenario_including_the_python_ones() -> None:
+    chosen = run.parse_args([]).scenarios
+    assert chosen == list(SCENARIOS)
+    assert {"proxy", "routing", "import", "reload", "idle-5000", "sleep-1000",
+            "framework-text", "framework-json", "framework-template"} <= set(chosen)
+
+
+def test_framework_scenarios_admit_only_their_servers() -> None:
+    assert servers_for("framework-template", SERVERS) == [
+        "werkzeug-threaded", "gunicorn-gthread", "granian", "treadle-threaded",
+        "treadle-processes", "treadle-processes-threads"]
+
+
+def test_the_128_thread_variant_runs_in_the_sleep_scenarios_only() -> None:
+    assert "treadle-threaded-128" in servers_for("sleep", SERVERS)
+    assert "treadle-threaded-128" in servers_for("sleep-1000", SERVERS)
+    assert "treadle-threaded-128" not in servers_for("hello", SERVERS)
+    assert "treadle-threaded-128" not in servers_for("idle-memory", SERVERS)
+
+
+def test_servers_taking_part_keep_the_order_chosen() -> None:
+    assert servers_for("hello", ["waitress", "granian"]) == ["waitress", "granian"]
+
+
+def test_python_scenarios_start_no_server() -> None:
+    assert servers_for("proxy", SERVERS) == []
+
+
+def test_every_server_and_target_a_scenario_names_exists() -> None:
+    for scenario in SCENARIOS.values():
+        if isinstance(scenario, WrkScenario):
+            assert set(scenario.servers) <= set(SERVERS)
+            assert {t.peer for t in scenario.targets} <= set(SERVERS)
+    for spec in SERVERS.values():
+        assert set(spec.scenarios) <= set(SCENARIOS)
+
+
+def test_groups_name_known_scenarios_and_no_group_shadows_one() -> None:
+    for group, members in GROUPS.items():
+        assert group not in SCENARIOS
+        assert set(members) <= set(SCENARIOS)
+
+
+def test_scenario_paths_start_with_a_slash() -> None:
+    for scenario in SCENARIOS.values():
+        if isinstance(scenario, WrkScenario):
+            assert scenario.path.startswith("/")
+            assert not scenario.reference_path or scenario.reference_path.startswith("/")
+
+
+def test_memory_scenarios_have_requests_to_settle_on() -> None:
+    for scenario in SCENARIOS.values():
+        if isinstance(scenario, MemoryScenario):
+            assert scenario.requests > 0
+
+
+# --- the apps -----------------------------------------------------------------------------
+
+def test_sleep_app_sleeps_except_on_its_reference_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("time.sleep", slept.append)
+    for path in ("/", apps.REFERENCE_PATH):
+        body = b"".join(apps.sleep({"PATH_INFO": path}, lambda status, headers: None))
+        assert body == apps.HELLO_BODY
+    assert slept == [apps.SLEEP_SECONDS]
+
+
+def test_sleep_scenarios_use_the_apps_reference_path() -> None:
+    sleep_1000 = SCENARIOS["sleep-1000"]
+    assert isinstance(sleep_1000, WrkScenario)
+    assert sleep_1000.reference_path == apps.REFERENCE_PATH
+
+
+@pytest.mark.parametrize("name", list(GROUPS["framework"]))
+def test_flask_and_treadle_apps_answer_each_framework_route_alike(name: str) -> None:
+    import flask_app
+    import treadle_app
+
+    scenario = SCENARIOS[name]
+    assert isinstance(scenario, WrkScenario)
+    answers = []
+    for module in (flask_app, treadle_app):
+        response = module.app.test_client().get(scenario.path)
+        answers.append((response.status_code, response.headers["Content-Type"], response.data))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 200
+
+
+# --- reference and target reporting -------------------------------------------------------
+
+def _sleep_1000() -> WrkScenario:
+    scenario = SCENARIOS["sleep-1000"]
+    assert isinstance(scenario, WrkScenario)
+    return scenario
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_reference_columns_show_what_the_cpu_allows_and_the_share_of_it() -> None:
+    outcomes = [report.Outcome("waitress", _report(2000), reference=_report(8000))]
+    header, _, row = report.scenario_table(_sleep_1000(), outcomes, SERVERS).splitlines()
+    assert "CPU allows (/hello req/s)" in header
+    cells = _cells(row)
+    assert cells[6:9] == ["4%", "8,000", "25%"]
+
+
+def test_missing_reference_reads_as_a_dash() -> None:
+    outcomes = [report.Outcome("waitress", _report(2000))]
+    row = report.scenario_table(_sleep_1000(), outcomes, SERVERS).splitlines()[2]
+    assert _cells(row)[7:9] == [report.MISSING, report.MISSING]
+
+
+def test_targets_say_for_each_treadle_variant_whether_met() -> None:
+    outcomes = [report.Outcome("granian", _report(5000)),
+                report.Outcome("treadle-threaded", _report(12000)),
+                report.Outcome("treadle-processes", _report(8000))]
+    lines = report.target_lines([Target("granian", 2.0)], outcomes, SERVERS)
+    assert lines == ["- Target treadle >= 2x granian: treadle-threaded 2.40x (met); "
+                     "treadle-processes 1.60x (missed)"]
+
+
+def test_a_target_whose_peer_failed_says_there_is_no_result() -> None:
+    outcomes = [report.Outcome("granian", error="exited"),
+                report.Outcome("treadle-threaded", _report(12000))]
+    lines = report.target_lines([Target("granian", 2.0)], outcomes, SERVERS)
+    assert lines == ["- Target treadle >= 2x granian: no granian result"]
+
+
+def test_framework_tables_carry_their_targets() -> None:
+    scenario = SCENARIOS["framework-json"]
+    assert isinstance(scenario, WrkScenario)
+    outcomes = [report.Outcome("werkzeug-threaded", _report(1000)),
+                report.Outcome("treadle-threaded", _report(6000))]
+    table = report.scenario_table(scenario, outcomes, SERVERS)
+    assert "- Target treadle >= 5x werkzeug-threaded: treadle-threaded 6.00x (met)" in table
+    assert "- Target treadle >= 2x granian: no granian result" in table
+
+
+def test_results_page_links_the_plot_when_there_is_one() -> None:
+    args = dict(date="d", command="c", machine={}, method=[], servers={}, sections=[])
+    assert "![Requests per second" not in report.render_page(**args)  # type: ignore[arg-type]
+    page = report.render_page(**args, plot="../docs/bench.png")  # type: ignore[arg-type]
+    assert "(../docs/bench.png)" in page
+
+
+# --- Python scenarios ---------------------------------------------------------------------
+
+def _fake_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> None:
+    (tmp_path / "fake_bench.py").write_text(body, encoding="utf-8")
+    monkeypatch.setattr(run, "BENCH_DIR", tmp_path)
+
+
+def test_python_scenario_calls_its_function_with_quick_arguments_under_quick(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_bench(tmp_path, monkeypatch, "def figures(n=1):\n    return {'n': n}\n")
+    scenario = PythonScenario("t", "fake_bench", function="figures", quick_args=(("n", 3),),
+                              timeout_s=30)
+    assert run.run_python(scenario, quick=False) == ({"n": 1}, None)
+    assert run.run_python(scenario, quick=True) == ({"n": 3}, None)
+
+
+def test_python_scenario_failure_names_the_call_and_the_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_bench(tmp_path, monkeypatch, "def main():\n    raise ValueError('no figures')\n")
+    figures, error = run.run_python(PythonScenario("t", "fake_bench", timeout_s=30))
+    assert figures is None
+    assert error is not None and "fake_bench.main() failed" in error and "no figures" in error
+
+
+@pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items()
+                                  if isinstance(s, PythonScenario)])
+def test_every_python_scenario_function_exists_and_takes_its_quick_arguments(name: str) -> None:
+    scenario = SCENARIOS[name]
+    assert isinstance(scenario, PythonScenario)
+    function = getattr(importlib.import_module(scenario.module), scenario.function)
+    inspect.signature(function).bind(**dict(scenario.quick_args))
+
+
+def test_reload_bench_times_an_edit_until_it_is_served() -> None:
+    figures = reload_bench.time_edits("stat", 1)
+    assert 0 < figures["detected_median_ms"] <= figures["served_median_ms"] < 15_000
+
+
+def test_reload_bench_edit_pushes_the_mtime_past_the_last(tmp_path: Path) -> None:
+    module = tmp_path / "appmod.py"
+    reload_bench.write_message(module, "v0")
+    first = module.stat().st_mtime_ns
+    reload_bench.write_message(module, "v1")
+    assert module.stat().st_mtime_ns >= first + 2_000_000_000
+    assert module.read_text() == "MESSAGE = 'v1'\n"
+
+
+def test_reload_bench_needs_at_least_one_edit() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        reload_bench.main(edits=0)
+
+
+# --- the plot -----------------------------------------------------------------------------
+
+def _results() -> dict[str, object]:
+    rate = dataclasses.asdict(_report(5000))
+    return {"date": "2030-01-01T00:00:00", "machine": {"cores": 2}, "results": {
+        "hello": {"kind": "load", "title": "h", "outcomes": [
+            {"server": "granian", "report": rate, "reference": None, "memory": None,
+             "error": None},
+            {"server": "treadle-threaded", "report": None, "reference": None, "memory": None,
+             "error": "exited"}]},
+        "proxy": {"kind": "python", "title": "p", "figures": {"x": 1}, "error": None},
+        "idle-memory": {"kind": "memory", "title": "m", "outcomes": []},
+    }}
+
+
+def test_plot_bars_come_from_load_scenarios_and_a_failure_has_no_rate() -> None:
+    assert plot.load_bars(_results()) == [plot.Bar("hello", "granian", 5000.0),
+                                          plot.Bar("hello", "treadle-threaded", None)]
+
+
+def test_results_without_a_load_scenario_cannot_be_plotted() -> None:
+    results = _results()
+    del results["results"]["hello"]  # type: ignore[attr-defined]
+    with pytest.raises(plot.PlotError, match="no load scenario"):
+        plot.load_bars(results)
+
+
+def test_treadle_variants_and_peers_get_different_colour_families() -> None:
+    colours = plot.server_colours(["granian", "treadle-threaded", "waitress"])
+    assert colours["treadle-threaded"] in plot.TREADLE_COLOURS
+    assert {colours["granian"], colours["waitress"]} <= set(plot.PEER_COLOURS)
+
+
+def test_plot_is_drawn_as_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="matplotlib is in the bench extra")
+    out = tmp_path / "bench.png"
+    assert plot.draw(_results(), out) == 2
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
