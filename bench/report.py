@@ -58,12 +58,14 @@ def format_ratio(numerator: float, denominator: float) -> str:
 
 
 def latency_cell(r: WrkReport, quantile: float) -> str:
-    """A latency percentile as wrk measured it, or `> 2 s` when timeouts reach that far.
+    """A latency percentile as wrk measured it, `> 2 s` when timeouts reach that far, or a dash.
 
     wrk leaves responses slower than its timeout out of the histogram and counts them
     as timeouts, so its own percentile would understate (even read 0 when all time out).
     """
-    if r.requests and r.timeouts >= (1 - quantile) * r.requests:
+    if not r.requests:
+        return MISSING  # nothing answered: wrk's histogram is empty and reads 0
+    if r.timeouts >= (1 - quantile) * r.requests:
         return f"> {WRK_SOCKET_TIMEOUT_S} s"
     return format_ms(r.p50_ms if quantile == 0.50 else r.p99_ms)
 

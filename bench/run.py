@@ -48,7 +48,7 @@ PLOT_PATH = BENCH_DIR.parent / "docs" / "bench.png"
 DEFAULTS = {"duration": 10.0, "warmup": 2.0}
 QUICK = {"duration": 3.0, "warmup": 1.0}
 # What starting and stopping a server usually costs, for the up-front estimate.
-TYPICAL_START_STOP_S = 3.0
+TYPICAL_START_STOP_S = 1.5
 
 # Open files a server or wrk may need beyond its connections (logs, modules, epoll, pipes).
 NOFILE_SLACK = 1024
@@ -192,11 +192,14 @@ def measure_load(name: str, scenario_name: str, scenario: WrkScenario, duration:
         with serving(name, scenario_name, app) as server:
             base = f"http://{servers.HOST}:{server.port}"
             url = base + scenario.path
+            # With a reference, warm up on it: abandoned slow requests from a warm-up on the
+            # scenario's own path would still be queued, and starve the reference run.
+            first = base + scenario.reference_path if scenario.reference_path else url
             if warmup > 0:
-                loadgen.run_wrk(url, connections=conns, duration_s=warmup, headers=headers)
+                loadgen.run_wrk(first, connections=conns, duration_s=warmup, headers=headers)
             if scenario.reference_path:
-                reference = loadgen.run_wrk(base + scenario.reference_path, connections=conns,
-                                            duration_s=duration, headers=headers)
+                reference = loadgen.run_wrk(first, connections=conns, duration_s=duration,
+                                            headers=headers)
             result = loadgen.run_wrk(url, connections=conns, duration_s=duration, headers=headers)
             if server.process.poll() is not None:
                 raise servers.ServerError(f"exited during the run; log {server.log_path}:\n"
@@ -346,12 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     for scenario_name in args.scenarios:
         scenario = SCENARIOS[scenario_name]
         print(f"\n## {scenario_name}: {scenario.title}", flush=True)
+        began = time.monotonic()
         if isinstance(scenario, PythonScenario):
             section, record[scenario_name] = run_python_scenario(scenario_name, scenario, args)
         else:
             section, record[scenario_name] = run_server_scenario(scenario_name, scenario, args)
         sections.append(section)
-        print(section.body, flush=True)
+        print(f"{section.body}\n({time.monotonic() - began:.0f} s)", flush=True)
 
     command = shlex.join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)])
     chosen = {name: SERVERS[name] for name in args.servers}

@@ -143,7 +143,7 @@ SCENARIOS: dict[str, Scenario] = {
         function="figures",
         quick_args=(("duration", 3.0),),
         timeout_s=240.0,
-        expected_s=45.0,
+        expected_s=35.0,
         note="RSS and threads of the serving process, and its hello rate (wrk -c50) without "
              "and with the idle connections held. Targets: RSS under 100 MiB, rate with them "
              "at least 80% of without.",
@@ -157,12 +157,14 @@ SCENARIOS: dict[str, Scenario] = {
     "proxy": PythonScenario(
         title="LocalProxy micro-benchmark (in-process)",
         module="proxy_bench",
+        expected_s=5.0,
         note="ns per attribute read through each proxy, and its ratio to the direct read "
              "it stands for (lower is better).",
     ),
     "routing": PythonScenario(
         title="URL routing micro-benchmark (in-process)",
         module="routing_bench",
+        expected_s=5.0,
         note="µs per adapter.match() of the last-added rule (lower is better); flat across "
              "rule counts means matching does not scan the rules.",
     ),
@@ -171,7 +173,7 @@ SCENARIOS: dict[str, Scenario] = {
         module="import_bench",
         quick_args=(("rounds", 3),),
         timeout_s=120.0,
-        expected_s=15.0,
+        expected_s=5.0,
         note="Median milliseconds of `import <package>` alone, interpreter start-up left out "
              "(lower is better).",
     ),
@@ -180,7 +182,7 @@ SCENARIOS: dict[str, Scenario] = {
         module="reload_bench",
         quick_args=(("edits", 3),),
         timeout_s=180.0,
-        expected_s=25.0,
+        expected_s=10.0,
         note="run_simple(use_reloader=True, reloader_interval=0.1) with each reloader type; "
              "median over the edits of the time until a GET returns the edited text, and "
              "until the watcher logs the change (lower is better).",

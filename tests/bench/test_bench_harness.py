@@ -620,3 +620,8 @@ def test_plot_is_drawn_as_a_png(tmp_path: Path) -> None:
     out = tmp_path / "bench.png"
     assert plot.draw(_results(), out) == 2
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_latency_of_a_run_without_a_single_response_is_a_dash() -> None:
+    nothing = _report(0, p50_ms=0.0, p99_ms=0.0, requests=0)
+    assert report.latency_cell(nothing, 0.50) == report.MISSING
