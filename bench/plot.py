@@ -23,8 +23,8 @@ DEFAULT_PLOT = BENCH_DIR.parent / "docs" / "bench.png"
 # Peers in cool greys and blues, treadle's variants in warm colours, each server always alike.
 PEER_COLOURS = ("#9e9e9e", "#616161", "#90caf9", "#42a5f5", "#1565c0", "#26a69a", "#00695c",
                 "#b39ddb")
-TREADLE_COLOURS = ("#ef6c00", "#d84315", "#ffb300", "#c62828", "#f06292")
-STYLE = {"width_per_bar": 0.32, "min_width": 10.0, "height": 6.0, "dpi": 130, "label_size": 6.5}
+TREADLE_COLOURS = ("#ef6c00", "#c62828", "#ffb300", "#8e24aa", "#f06292")
+STYLE = {"width_per_bar": 0.28, "min_width": 10.0, "height": 7.0, "dpi": 130, "label_size": 6.5}
 
 
 class PlotError(ValueError):
