@@ -9,6 +9,7 @@ import dataclasses
 import importlib
 import inspect
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -625,3 +626,9 @@ def test_plot_is_drawn_as_a_png(tmp_path: Path) -> None:
 def test_latency_of_a_run_without_a_single_response_is_a_dash() -> None:
     nothing = _report(0, p50_ms=0.0, p99_ms=0.0, requests=0)
     assert report.latency_cell(nothing, 0.50) == report.MISSING
+
+
+def test_an_open_file_limit_already_high_enough_is_left_alone() -> None:
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert run.raise_open_files(16) is None
+    assert resource.getrlimit(resource.RLIMIT_NOFILE) == before
