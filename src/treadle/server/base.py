@@ -1,9 +1,11 @@
 """The I/O loop every engine shares: accept, TLS handshakes, parked connections, timeouts, stop.
 
-Rules: only the loop thread touches the selector and the channel set; a worker
-gives a channel back through ``_hand_back`` (a locked list plus a wake-up
-byte). Engines differ only in ``_dispatch``: run the request inline or hand it
-to a thread. Under a supervisor the loop also reports over a pipe (:data:`BEAT`).
+Rules: only the loop thread adds, removes and closes channels. A channel is
+BUSY while one thread serves it; that thread gives it back in ``_hand_back``
+by setting its state and re-arming its one-shot poller registration, under
+``_lock``, so the loop never sees it half given back. Engines differ only in
+``_dispatch``: run the request inline or hand it to a thread. Under a
+supervisor the loop also reports over a pipe (:data:`BEAT`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import selectors
 import socket
 import ssl
 import threading
@@ -26,14 +27,14 @@ from treadle.server.channel import BUSY, CLOSING, HANDSHAKE, HEAD, IDLE, Channel
 from treadle.server.config import ServerConfig
 from treadle.server.handler import WSGIRequestHandler, logger
 from treadle.server.listeners import NODELAY_INHERITED
+from treadle.server.poller import READ, make_poller
 from treadle.server.wsgi import FileWrapper, http_date
 
 __all__ = ["BEAT", "READY", "RETIRE", "BaseServer", "WSGIApplication"]
 
 WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-_READ = selectors.EVENT_READ
-_WAKE = object()  # selector data of the wake-up socket; the listener's is None
+_LISTENER = object()  # the listening socket's poller data; a channel's is the channel
 _ACCEPT_BATCH = 64  # accepts per wake-up, so a connection flood cannot starve the others
 _LINGER = 2.0  # seconds a closing connection may keep sending before we drop it
 _STOP_GRACE = 1.0  # at a stop, seconds a new connection or a partial head has to become a request
@@ -56,6 +57,9 @@ class BaseServer:
 
     multithread = False
     multiprocess = False
+    # Threaded engines register channels one-shot, so a worker can re-arm one it
+    # served without waking the loop; inline engines keep them armed throughout.
+    _oneshot = False
 
     def __init__(
         self,
@@ -108,13 +112,8 @@ class BaseServer:
             "SERVER_PORT": server_port,
         }
 
-        self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._poller = make_poller()
         self._lock = threading.Lock()
-        self._returns: list[tuple[Channel, bool]] = []
-        self._wake_pending = False
         self._error: BaseException | None = None
         self._channels: set[Channel] = set()
         self._accepting = False
@@ -143,7 +142,7 @@ class BaseServer:
             self._running = True
             self._stopped.clear()
         try:
-            self._selector.register(self._wake_r, _READ, _WAKE)
+            self._poller.loop_thread = threading.get_ident()
             self._resume_accepting()
             self._loop()
             self._graceful_stop()
@@ -176,8 +175,7 @@ class BaseServer:
     def request_stop(self) -> None:
         """Ask the loop to stop; safe in signal handlers (takes no lock)."""
         self._stop_requested = True
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"s")
+        self._poller.wake()
 
     def attach_supervisor(self, fd: int, *, retire_after: int, request_timeout: float) -> None:
         """Report to a supervisor over pipe ``fd`` (before ``serve_forever``).
@@ -208,12 +206,10 @@ class BaseServer:
             self._release()
 
     def _release(self) -> None:
-        """Close the selector and the wake-up pair, once, after the loop is gone."""
+        """Close the poller, once, after the loop is gone."""
         if not self._released:
             self._released = True
-            self._selector.close()
-            self._wake_r.close()
-            self._wake_w.close()
+            self._poller.close()
 
     def __enter__(self) -> BaseServer:
         return self
@@ -232,37 +228,60 @@ class BaseServer:
     def _finish(self) -> None:
         """Release engine resources after the loop has stopped."""
 
+    def _housekeep(self, now: float) -> float:
+        """Engine chores on each turn of the loop; returns when the next one is due."""
+        return NEVER
+
+    def _may_read_ahead(self) -> bool:
+        """Whether a thread that answered a request may look for the client's next one
+        itself, before giving the channel back (see ``_serve``)."""
+        return False
+
     # -- the loop ---------------------------------------------------------------
 
     def _loop(self) -> None:
         self._loop_thread = threading.current_thread()
-        select = self._selector.select
+        poll = self._poller.poll
         monotonic = time.monotonic
         next_sweep = monotonic() + self._sweep_interval
+        housekeep = self._housekeep
+        wake_at = next_sweep
         while not self._stop_requested:
-            timeout = next_sweep - monotonic()
-            for key, _events in select(timeout if timeout > 0 else 0):
-                ch = key.data
-                if ch is None:
+            timeout = wake_at - monotonic()
+            for ch in poll(timeout if timeout > 0 else 0):
+                if ch is _LISTENER:
                     self._accept()
-                elif ch is _WAKE:
-                    self._take_returns()
-                elif ch.state == CLOSING:
-                    self._linger(ch)
-                elif ch.state == HANDSHAKE:
-                    self._handshake(ch)
                 else:
-                    self._read(ch)
+                    self._ready(ch)
             now = monotonic()
             if now >= next_sweep:
                 self._sweep(now)
                 next_sweep = now + self._sweep_interval
+            wake_at = min(next_sweep, housekeep(now))
+
+    def _ready(self, ch: Channel) -> None:
+        """Act on a channel the poller reported."""
+        state = ch.state
+        if state in (IDLE, HEAD):
+            self._read(ch)
+        elif state == CLOSING:
+            self._linger(ch)
+        elif state == HANDSHAKE:
+            self._handshake(ch)
+        else:
+            with self._lock:  # see _hand_back
+                busy = ch.state == BUSY
+                if busy:
+                    ch.missed = True
+            if not busy:
+                self._ready(ch)
 
     def _accept(self) -> None:
         listener = self.socket
         config = self.config
         channels = self._channels
-        register = self._selector.register
+        add = self._poller.add
+        oneshot = self._oneshot
         context = self.ssl_context
         deadline = time.monotonic() + config.header_timeout
         for _ in range(_ACCEPT_BATCH):
@@ -278,7 +297,7 @@ class BaseServer:
                     return
                 continue  # the client gave up before we accepted it
             ch = self._adopt(sock, address, deadline)
-            register(ch.sock, _READ, ch)
+            add(ch.fd, ch, oneshot=oneshot)
             if context is None:
                 self._read(ch)  # the request often arrives with the connection
             else:
@@ -310,15 +329,18 @@ class BaseServer:
             self._close(ch)
             return
         if wants:
-            self._selector.modify(ch.sock, wants, ch)
+            self._poller.arm(ch.fd, wants)
             return
-        self._selector.modify(ch.sock, _READ, ch)
         ch.state = IDLE
+        if not self._oneshot:
+            self._poller.arm(ch.fd, READ)
         self._read(ch)
 
     def _read(self, ch: Channel) -> None:
         received = ch.fill()
         if received == 0:
+            if self._oneshot:
+                self._poller.arm(ch.fd)
             return
         try:
             event = ch.conn.next_event()
@@ -335,6 +357,8 @@ class BaseServer:
             if ch.state == IDLE:
                 ch.state = HEAD
                 ch.deadline = time.monotonic() + self.config.header_timeout
+            if self._oneshot:
+                self._poller.arm(ch.fd)
         else:
             self._close(ch)  # a clean close between requests, or EOF mid-head
 
@@ -351,6 +375,8 @@ class BaseServer:
     def _park(self, ch: Channel) -> None:
         ch.state = IDLE
         ch.deadline = time.monotonic() + self.config.keepalive_timeout
+        if self._oneshot:
+            self._poller.arm(ch.fd)
 
     def _start_close(self, ch: Channel) -> None:
         """Close our side, then discard input until the peer closes, so no RST eats our reply."""
@@ -361,20 +387,25 @@ class BaseServer:
             return
         ch.state = CLOSING
         ch.deadline = time.monotonic() + _LINGER
+        if self._oneshot:
+            self._poller.arm(ch.fd)
 
     def _linger(self, ch: Channel) -> None:
         try:
             if ch.sock.recv(65536):
+                if self._oneshot:
+                    self._poller.arm(ch.fd)
                 return
         except (BlockingIOError, ssl.SSLWantReadError):
+            if self._oneshot:
+                self._poller.arm(ch.fd)
             return
         except OSError:
             pass
         self._close(ch)
 
     def _close(self, ch: Channel) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self._selector.unregister(ch.sock)
+        self._poller.remove(ch.fd)
         ch.close()
         self._channels.discard(ch)
         if not self._accepting and not (self.stopping or self.retiring) and (
@@ -383,10 +414,12 @@ class BaseServer:
 
     def _sweep(self, now: float) -> None:
         """Enforce deadlines on parked connections and keep the supervisor informed."""
-        for ch in [ch for ch in self._channels if ch.deadline <= now]:
-            if ch.state == BUSY:
+        with self._lock:  # a consistent (state, deadline) even as workers give channels back
+            expired = [(ch, ch.state) for ch in self._channels if ch.deadline <= now]
+        for ch, state in expired:
+            if state == BUSY:
                 self._request_overdue(ch)
-            elif ch.state == HEAD:
+            elif state == HEAD:
                 self._reject(ch, RemoteProtocolError("request head timed out", 408))
             else:
                 self._close(ch)
@@ -399,7 +432,6 @@ class BaseServer:
     def _request_overdue(self, ch: Channel) -> None:
         """A thread has run one request past ``timeout``: no thread can be stopped, so
         the whole worker is replaced once its other requests are done."""
-        ch.deadline = NEVER
         self._retire(f"a request from {ch.handler.client_address[0]} has run longer than "
                      f"timeout={self._request_timeout:g}s")
 
@@ -429,77 +461,87 @@ class BaseServer:
     def _pause_accepting(self) -> None:
         if self._accepting:
             self._accepting = False
-            # The listener may already be closed (server_close() from another thread).
-            with contextlib.suppress(KeyError, ValueError, OSError):
-                self._selector.unregister(self.socket)
+            fd = self.socket.fileno()
+            if fd >= 0:  # else server_close() on another thread closed it, unregistering it
+                self._poller.remove(fd)
 
     def _resume_accepting(self) -> None:
         if not self._accepting:
-            self._selector.register(self.socket, _READ, None)
+            self._poller.add(self.socket.fileno(), _LISTENER, oneshot=False)
             self._accepting = True
 
     # -- serving requests (inline or on a worker thread) --------------------------
 
-    def _serve(self, ch: Channel, head: Request) -> bool:
-        """Serve ``head`` and any pipelined requests already buffered; True to keep the channel."""
+    def _serve(self, ch: Channel, head: Request) -> int:
+        """Serve ``head`` and the requests that follow it while they are already here.
+
+        Returns the state the channel goes back to the loop in: IDLE, HEAD (part
+        of the next head arrived) or CLOSING. Where ``_may_read_ahead()``, a
+        request the client sent right after our response is served here too,
+        without a trip through the loop.
+        """
         handler = ch.handler
         conn = ch.conn
+        read_ahead = self._may_read_ahead
         ch.start_request_io()
         try:
             while handler.handle(head):
                 conn.start_next_cycle()
                 try:
                     event = conn.next_event()
+                    # TLS may hold decrypted bytes the poller cannot see: always take them.
+                    if event is NEED_DATA and (ch.tls or read_ahead()):
+                        received = ch.read_ahead()
+                        if received == 0:
+                            return IDLE
+                        event = conn.next_event()
+                        if event is NEED_DATA:
+                            return HEAD
                 except RemoteProtocolError as err:
                     handler.head = None
                     handler.log("info", '"-" %s - (%s)', err.status, err.message)
                     ch.send(conn.error_response(err, (handler.server_header,
                                                       (b"Date", http_date()))))
-                    return False
+                    return CLOSING
                 if type(event) is not Request:
-                    return event is NEED_DATA
+                    return IDLE if event is NEED_DATA else CLOSING
                 head = event
-            return False
+            return CLOSING
         finally:
             ch.end_request_io()
 
-    def _hand_back(self, ch: Channel, keep: bool) -> None:
-        """Return a channel to the loop from a worker thread."""
+    def _hand_back(self, ch: Channel, state: int) -> None:
+        """Give a channel served on a worker thread back to the loop, in ``state``."""
+        now = time.monotonic()
+        if state == CLOSING:
+            try:
+                ch.sock.shutdown(socket.SHUT_WR)
+                deadline = now + _LINGER
+            except OSError:
+                deadline = now  # the next sweep closes it, if its event does not
+        elif state == HEAD:
+            deadline = now + self.config.header_timeout
+        else:
+            deadline = now + self.config.keepalive_timeout
+        # Armed while still BUSY, so the loop never acts on a channel this thread
+        # may yet touch; an event the loop sees before the state below is marked
+        # missed, and armed again. Parked even when stopping: the graceful loop
+        # serves a request the client sent meanwhile, or closes the connection.
+        arm = self._poller.arm
+        try:
+            arm(ch.fd)
+        except OSError:
+            deadline = now
         with self._lock:
             if self._loop_done:
                 ch.close()
                 return
-            self._returns.append((ch, keep))
-            wake = not self._wake_pending
-            self._wake_pending = True
-        if wake:
-            with contextlib.suppress(OSError):
-                self._wake_w.send(b"r")
-
-    def _take_returns(self) -> None:
-        # Read the wake-up bytes before taking the list, so a return that lands
-        # after the swap always sends a fresh byte. One byte is written per
-        # swap, so one read empties the pair; a leftover only costs a spare wake.
-        with contextlib.suppress(OSError):
-            self._wake_r.recv(4096)
-        with self._lock:
-            returns, self._returns = self._returns, []
-            self._wake_pending = False
-        register = self._selector.register
-        for ch, keep in returns:
-            try:
-                register(ch.sock, _READ, ch)
-            except (KeyError, ValueError, OSError):
-                self._close(ch)
-                continue
-            if keep:
-                # Parked even when stopping: the graceful loop serves a request the
-                # client sent meanwhile, or closes the connection if none came.
-                self._park(ch)
-                if ch.tls and ch.sock.pending():  # type: ignore[attr-defined]
-                    self._read(ch)
-            else:
-                self._start_close(ch)
+            ch.deadline = deadline
+            ch.state = state
+            if ch.missed:
+                ch.missed = False
+                with contextlib.suppress(OSError):
+                    arm(ch.fd)
 
     def _fail(self, exc: BaseException) -> None:
         """Record an error ``serve_forever`` must re-raise, and stop."""
@@ -525,37 +567,31 @@ class BaseServer:
         now = time.monotonic()
         deadline = now + self.config.graceful_timeout
         grace = now + _STOP_GRACE
-        for ch in self._channels:
-            if ch.state != BUSY and ch.deadline > grace:
-                ch.deadline = grace
-        select = self._selector.select
+        with self._lock:
+            for ch in self._channels:
+                if ch.state != BUSY and ch.deadline > grace:
+                    ch.deadline = grace
+        poll = self._poller.poll
         while True:
             now = time.monotonic()
-            for ch in list(self._channels):
-                if ch.state == IDLE and ch.requests:
+            with self._lock:
+                states = [(ch, ch.state) for ch in self._channels]
+            for ch, state in states:
+                if state == IDLE and ch.requests:
                     self._read(ch)  # a request that already arrived is served
                     if ch.state == IDLE:
                         self._close(ch)
-                elif ch.state != BUSY and ch.deadline <= now:
-                    if ch.state == HEAD:
+                elif state != BUSY and ch.deadline <= now:
+                    if state == HEAD:
                         self._reject(ch, RemoteProtocolError("request head timed out", 408))
                     else:
                         self._close(ch)
             remaining = deadline - now
             if not self._channels or remaining <= 0:
                 return
-            for key, _ in select(min(remaining, 0.1)):
-                ch = key.data
-                if ch is _WAKE:
-                    self._take_returns()
-                elif ch is None:
-                    continue
-                elif ch.state == CLOSING:
-                    self._linger(ch)
-                elif ch.state == HANDSHAKE:
-                    self._handshake(ch)
-                else:
-                    self._read(ch)
+            for ch in poll(min(remaining, 0.1)):
+                if ch is not _LISTENER:
+                    self._ready(ch)
 
     def _drain_backlog(self) -> None:
         """Accept what the kernel already queued: closing the listener would reset it."""
@@ -569,18 +605,17 @@ class BaseServer:
                     continue  # that client gave up; others may still be queued
                 return  # drained (EAGAIN), out of descriptors, or the listener is closed
             ch = self._adopt(sock, address, deadline)
-            self._selector.register(ch.sock, _READ, ch)
+            self._poller.add(ch.fd, ch, oneshot=self._oneshot)
 
     def _abort_all(self) -> None:
         self.stopping = True
         self._pause_accepting()
         with self._lock:
+            # From here a worker giving a channel back closes it itself.
             self._loop_done = True
-            returns, self._returns = self._returns, []
-        for ch, _ in returns:
-            ch.close()
-        for ch in list(self._channels):
-            if ch.state == BUSY:
+            channels = [(ch, ch.state) for ch in self._channels]
+        for ch, state in channels:
+            if state == BUSY:
                 # A worker still holds it: wake it with an error and let it close
                 # the socket, so no thread ever writes to a reused descriptor.
                 with contextlib.suppress(OSError):
@@ -588,5 +623,3 @@ class BaseServer:
                 self._channels.discard(ch)
             else:
                 self._close(ch)
-        with contextlib.suppress(KeyError, ValueError):
-            self._selector.unregister(self._wake_r)

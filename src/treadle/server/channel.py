@@ -46,7 +46,9 @@ class Channel:
         "_expect_continue",
         "conn",
         "deadline",
+        "fd",
         "handler",
+        "missed",
         "requests",
         "sock",
         "state",
@@ -59,12 +61,14 @@ class Channel:
     def __init__(self, sock: socket.socket, conn: Connection, *, tls: bool,
                  timeout: float) -> None:
         self.sock = sock
+        self.fd = sock.fileno()
         self.conn = conn
         self.tls = tls
         self.timeout = timeout
         self.state = HANDSHAKE if tls else IDLE
         self.deadline = 0.0
         self.requests = 0
+        self.missed = False  # the loop saw an event while a worker held it (BaseServer)
         self._expect_continue = False
         self._body_done = False
         self._body_read = 0
@@ -85,6 +89,16 @@ class Channel:
             data = b""
         self.conn.receive_data(data)
         return len(data) or -1
+
+    def read_ahead(self) -> int:
+        """While serving: take bytes that have already arrived, as :meth:`fill` does.
+
+        Never waits, even on a TLS socket in blocking mode: it reads only what
+        the TLS layer has already decrypted.
+        """
+        if self.tls and not self.sock.pending():  # type: ignore[attr-defined]
+            return 0
+        return self.fill()
 
     def handshake(self) -> int:
         """Advance the TLS handshake: 0 done, else the selector events it waits for."""

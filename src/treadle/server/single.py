@@ -11,7 +11,7 @@ import time
 
 from treadle.http.events import Request
 from treadle.server.base import BaseServer
-from treadle.server.channel import Channel
+from treadle.server.channel import CLOSING, HEAD, Channel
 
 __all__ = ["SingleThreadedServer"]
 
@@ -23,13 +23,16 @@ class SingleThreadedServer(BaseServer):
 
     def _dispatch(self, ch: Channel, head: Request) -> None:
         try:
-            keep = self._serve(ch, head)
+            state = self._serve(ch, head)
         except OSError:
-            keep = False
-        if keep and not self.stopping:
-            self._park(ch)
-        else:
+            state = CLOSING
+        if state == CLOSING or self.stopping:
             self._start_close(ch)
+        elif state == HEAD:
+            ch.state = HEAD
+            ch.deadline = time.monotonic() + self.config.header_timeout
+        else:
+            self._park(ch)
         if self.heartbeat_fd is not None:
             # Busy loops sweep late; the supervisor must still hear from this one.
             now = time.monotonic()

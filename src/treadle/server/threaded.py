@@ -3,74 +3,156 @@
 A connection holds a thread only while a request is in flight; between
 requests it waits in the loop. The pool starts threads on demand up to
 ``threads`` and never beyond, so a flood of clients queues instead of
-spawning a thread each.
+spawning a thread each; threads idle for a minute exit.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from queue import SimpleQueue
 
 from treadle.http.events import Request
 from treadle.server.base import NEVER, BaseServer
-from treadle.server.channel import Channel
+from treadle.server.channel import CLOSING, Channel
 from treadle.server.handler import logger
 
 __all__ = ["ThreadPool", "ThreadedServer"]
 
+# Seconds a queued request may wait for a thread before another one is woken
+# for it, although a running thread may soon be free (see ThreadPool).
+PATIENCE = 0.001
+IDLE_EXIT = 60.0  # seconds a parked thread waits for work before it exits
+
 
 class ThreadPool:
-    """At most ``size`` daemon threads running ``run(channel, head)`` for queued work."""
+    """At most ``size`` threads running ``run(channel, head)``, woken only when work would wait.
+
+    Under the GIL every extra runnable thread costs a hand-over of the lock at
+    each system call, so a queued request goes to a thread that is running and
+    between requests if there is one; a parked thread is woken (most recently
+    parked first) only when there is none. A request still queued after
+    ``PATIENCE`` gets a thread of its own (the loop calls :meth:`nudge`), so it
+    never waits long behind one that blocks.
+    """
 
     def __init__(self, size: int, run: Callable[[Channel, Request], None],
                  name: str = "treadle-worker") -> None:
         self.size = size
         self._run = run
         self._name = name
-        self._queue: SimpleQueue[tuple[Channel, Request] | None] = SimpleQueue()
         self._lock = threading.Lock()
+        self._jobs: deque[tuple[Channel, Request, float]] = deque()
+        self._parked: list[threading.Lock] = []  # held locks; releasing one wakes its thread
         self._threads: list[threading.Thread] = []
-        self._pending = 0  # submitted and not yet finished
+        self._started = 0
+        self._free = 0  # threads awake and between requests: they look at the queue next
+        self._stopping = False
 
     @property
     def thread_count(self) -> int:
-        """How many threads have been started so far."""
+        """How many threads are alive (started on demand, exited when idle)."""
         with self._lock:
             return len(self._threads)
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a thread."""
+        return len(self._jobs)
+
     def submit(self, ch: Channel, head: Request) -> None:
-        """Queue a request, starting a thread if every started one is busy."""
+        """Queue a request, waking or starting a thread if none is free to take it."""
         with self._lock:
-            self._pending += 1
-            count = len(self._threads)
-            thread = None
-            if self._pending > count and count < self.size:
-                thread = threading.Thread(target=self._work, name=f"{self._name}-{count + 1}",
-                                          daemon=True)
-                self._threads.append(thread)
+            self._jobs.append((ch, head, time.monotonic()))
+            thread = self._wake() if self._free == 0 else None
         if thread is not None:
             thread.start()
-        self._queue.put((ch, head))
+
+    def nudge(self, now: float) -> float:
+        """Give a thread to a request queued for ``PATIENCE``; returns when to call again."""
+        if not self._jobs:
+            return NEVER
+        thread = None
+        with self._lock:
+            if not self._jobs:
+                return NEVER
+            due = self._jobs[0][2] + PATIENCE
+            if due <= now:
+                if self._free == 0:
+                    thread = self._wake()
+                    if thread is None and not self._parked and len(self._threads) >= self.size:
+                        return NEVER  # every thread is busy: the next one free takes it
+                due = now + PATIENCE
+        if thread is not None:
+            thread.start()
+        return due
+
+    def _wake(self) -> threading.Thread | None:
+        """Under the lock: wake a parked thread, or make one to start; it counts as free."""
+        if self._parked:
+            self._free += 1
+            self._parked.pop().release()
+            return None
+        if len(self._threads) >= self.size:
+            return None
+        self._started += 1
+        self._free += 1
+        thread = threading.Thread(target=self._work, name=f"{self._name}-{self._started}",
+                                  daemon=True)
+        self._threads.append(thread)
+        return thread
 
     def _work(self) -> None:
-        get = self._queue.get
-        run = self._run
         lock = self._lock
-        while (item := get()) is not None:
+        jobs = self._jobs
+        run = self._run
+        wake = threading.Lock()
+        wake.acquire()
+        finished = False  # just ran a request: busy, so not counted free
+        while True:
+            with lock:
+                if jobs:
+                    ch, head, _ = jobs.popleft()
+                    if not finished:
+                        self._free -= 1
+                else:
+                    if not finished:
+                        self._free -= 1
+                    if self._stopping:
+                        self._threads.remove(threading.current_thread())
+                        return
+                    self._parked.append(wake)
+                    ch = None
+            finished = False
+            if ch is None:
+                if not wake.acquire(timeout=IDLE_EXIT) and self._exit_idle(wake):
+                    return
+                continue  # whoever woke us counted us free
             try:
-                run(*item)
-            finally:
-                with lock:
-                    self._pending -= 1
+                run(ch, head)
+            except BaseException:  # run handles its own errors; never lose the thread's count
+                logger.exception("unexpected error in a worker thread")
+            finished = True
+
+    def _exit_idle(self, wake: threading.Lock) -> bool:
+        """After an idle timeout: leave, unless a wake-up raced the timeout."""
+        with self._lock:
+            if wake in self._parked:
+                self._parked.remove(wake)
+                self._threads.remove(threading.current_thread())
+                return True
+        wake.acquire()  # released under the lock by the waker: returns at once
+        return False
 
     def stop(self, timeout: float) -> None:
-        """Let every thread finish its current request and exit, waiting up to ``timeout``."""
+        """Let every thread finish the queued requests and exit, waiting up to ``timeout``."""
         with self._lock:
+            self._stopping = True
             threads = list(self._threads)
-        for _ in threads:
-            self._queue.put(None)
+            while self._parked:
+                self._free += 1
+                self._parked.pop().release()
         deadline = time.monotonic() + timeout
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -80,27 +162,35 @@ class ThreadedServer(BaseServer):
     """Serves requests on a bounded thread pool fed by the I/O loop (``threaded=True``)."""
 
     multithread = True
+    _oneshot = True
+    _read_ahead = True
 
     def _setup(self) -> None:
         self.pool = ThreadPool(self.config.threads, self._work)
 
     def _dispatch(self, ch: Channel, head: Request) -> None:
-        self._selector.unregister(ch.sock)
         # The loop's sweep watches this deadline only under a supervisor's timeout.
         timeout = self._request_timeout
         ch.deadline = time.monotonic() + timeout if timeout else NEVER
         self.pool.submit(ch, head)
 
+    def _housekeep(self, now: float) -> float:
+        return self.pool.nudge(now)
+
+    def _may_read_ahead(self) -> bool:
+        # Only when nobody waits: a queued request is served first, in order.
+        return not self.pool.queued
+
     def _work(self, ch: Channel, head: Request) -> None:
         try:
-            keep = self._serve(ch, head)
+            state = self._serve(ch, head)
         except OSError as exc:
             logger.debug("connection dropped: %s", exc)
-            keep = False
+            state = CLOSING
         except BaseException as exc:  # passthrough_errors, or a bug: stop serve_forever
-            keep = False
+            state = CLOSING
             self._fail(exc)
-        self._hand_back(ch, keep)
+        self._hand_back(ch, state)
 
     def _finish(self) -> None:
         # The graceful period is over: threads still in the app are abandoned (daemons).

@@ -1,0 +1,218 @@
+"""The threaded engine's pool and hand-back: threads woken only when work would wait,
+requests read ahead on the serving thread, and the selectors fallback poller."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from wire import Client, encode, get
+
+import treadle.server.base
+import treadle.server.threaded
+from treadle.server.poller import SelectorPoller
+from treadle.server.threaded import ThreadPool
+
+TIMEOUT = 5.0
+
+
+def echo_path(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["PATH_INFO"].encode() + body]
+
+
+def thread_name(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [])
+    return [threading.current_thread().name.encode()]
+
+
+# --- the pool on its own -------------------------------------------------------------------
+
+
+class Jobs:
+    """Stand-in work for a ThreadPool: each job waits for its own gate, then reports."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, threading.Event] = {}
+        self.gates: dict[str, threading.Event] = {}
+        self.done: dict[str, threading.Event] = {}
+        self.threads: dict[str, str] = {}
+
+    def add(self, name: str, *, gated: bool = False) -> None:
+        self.started[name] = threading.Event()
+        self.done[name] = threading.Event()
+        self.gates[name] = threading.Event()
+        if not gated:
+            self.gates[name].set()
+
+    def run(self, name: Any, head: Any) -> None:
+        self.started[name].set()
+        self.threads[name] = threading.current_thread().name
+        self.gates[name].wait(TIMEOUT)
+        self.done[name].set()
+
+
+@pytest.fixture
+def jobs() -> Iterator[tuple[ThreadPool, Jobs]]:
+    work = Jobs()
+    pool = ThreadPool(4, work.run)
+    yield pool, work
+    for gate in work.gates.values():
+        gate.set()
+    pool.stop(TIMEOUT)
+
+
+def test_a_request_queued_behind_a_blocked_one_gets_a_thread_when_nudged(
+        jobs: tuple[ThreadPool, Jobs]) -> None:
+    pool, work = jobs
+    work.add("slow", gated=True)
+    work.add("next")
+    pool.submit("slow", None)  # type: ignore[arg-type]
+    pool.submit("next", None)  # type: ignore[arg-type]
+    assert work.started["slow"].wait(TIMEOUT)
+    # The one thread took "slow" and blocks; "next" waits for the loop's nudge.
+    due = pool.nudge(time.monotonic() + 1.0)
+    assert work.done["next"].wait(TIMEOUT)
+    assert work.threads["next"] != work.threads["slow"]
+    assert due > time.monotonic()
+
+
+def test_nudge_has_nothing_to_do_when_nothing_is_queued(jobs: tuple[ThreadPool, Jobs]) -> None:
+    pool, _ = jobs
+    assert pool.nudge(time.monotonic()) == treadle.server.base.NEVER
+    assert pool.thread_count == 0
+
+
+def test_requests_one_after_another_reuse_one_thread(
+        jobs: tuple[ThreadPool, Jobs]) -> None:
+    pool, work = jobs
+    for n in range(20):
+        work.add(str(n))
+        pool.submit(str(n), None)  # type: ignore[arg-type]
+        assert work.done[str(n)].wait(TIMEOUT)
+    assert set(work.threads.values()) == {work.threads["0"]}
+
+
+def test_the_pool_never_starts_more_threads_than_its_size(jobs: tuple[ThreadPool, Jobs]) -> None:
+    pool, work = jobs
+    for n in range(10):
+        work.add(str(n), gated=True)
+        pool.submit(str(n), None)  # type: ignore[arg-type]
+        pool.nudge(time.monotonic() + 1.0)
+    assert pool.thread_count == 4
+    for gate in work.gates.values():
+        gate.set()
+    assert all(done.wait(TIMEOUT) for done in work.done.values())
+    assert len(set(work.threads.values())) <= 4
+
+
+def test_stop_runs_the_queued_requests_first(jobs: tuple[ThreadPool, Jobs]) -> None:
+    pool, work = jobs
+    work.add("first", gated=True)
+    work.add("queued")
+    pool.submit("first", None)  # type: ignore[arg-type]
+    pool.submit("queued", None)  # type: ignore[arg-type]
+    assert work.started["first"].wait(TIMEOUT)
+    work.gates["first"].set()
+    pool.stop(TIMEOUT)
+    assert work.done["queued"].is_set()
+    assert pool.thread_count == 0
+
+
+def test_an_idle_thread_exits(monkeypatch: pytest.MonkeyPatch,
+                              jobs: tuple[ThreadPool, Jobs]) -> None:
+    monkeypatch.setattr(treadle.server.threaded, "IDLE_EXIT", 0.05)
+    pool, work = jobs
+    work.add("one")
+    pool.submit("one", None)  # type: ignore[arg-type]
+    assert work.done["one"].wait(TIMEOUT)
+    [thread] = [t for t in threading.enumerate() if t.name == work.threads["one"]]
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    assert pool.thread_count == 0
+    work.add("two")
+    pool.submit("two", None)  # type: ignore[arg-type]
+    assert work.done["two"].wait(TIMEOUT)
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+
+def test_requests_in_sequence_are_served_by_one_thread(serve: Any) -> None:
+    srv = serve(thread_name, threaded=True)
+    with Client(srv.server.server_address) as client:
+        names = {client.request().body for _ in range(50)}
+    assert len(names) == 1
+
+
+def test_a_request_sent_while_the_previous_one_runs_is_served(serve: Any) -> None:
+    inside = threading.Event()
+    release = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/first":
+            inside.set()
+            release.wait(TIMEOUT)
+        start_response("200 OK", [])
+        return [environ["PATH_INFO"].encode()]
+
+    srv = serve(app, threaded=True)
+    with Client(srv.server.server_address) as client:
+        client.send(encode("GET", "/first"))
+        assert inside.wait(TIMEOUT)
+        client.send(encode("GET", "/second"))
+        time.sleep(0.05)  # let the loop see the second request's bytes while /first runs
+        release.set()
+        assert client.response().body == b"/first"
+        assert client.response().body == b"/second"
+
+
+@pytest.fixture
+def fallback_poller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the server on the selectors fallback, as on a platform without epoll."""
+    monkeypatch.setattr(treadle.server.base, "make_poller", SelectorPoller)
+
+
+@pytest.mark.usefixtures("fallback_poller")
+def test_the_fallback_poller_serves_keep_alive_requests(serve: Any) -> None:
+    srv = serve(echo_path, threaded=True)
+    with Client(srv.server.server_address) as client:
+        for n in range(20):
+            assert client.request("POST", f"/{n}", body=b"!").body == f"/{n}!".encode()
+
+
+@pytest.mark.usefixtures("fallback_poller")
+def test_the_fallback_poller_serves_concurrent_clients(serve: Any) -> None:
+    barrier = threading.Barrier(8, timeout=TIMEOUT)
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        barrier.wait()  # passes only if all eight run at once
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    srv = serve(app, threaded=True, threads=8)
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda _: get(srv).body, range(8))) == [b"ok"] * 8
+
+
+@pytest.mark.usefixtures("fallback_poller")
+def test_the_fallback_poller_serves_pipelined_requests(serve: Any) -> None:
+    srv = serve(echo_path, threaded=True)
+    with Client(srv.server.server_address) as client:
+        client.send(encode("GET", "/a") + encode("GET", "/b") + encode("GET", "/c"))
+        assert [client.response().body for _ in range(3)] == [b"/a", b"/b", b"/c"]
+
+
+@pytest.mark.usefixtures("fallback_poller")
+def test_the_fallback_poller_closes_idle_connections_on_time(serve: Any) -> None:
+    srv = serve(echo_path, threaded=True, keepalive_timeout=0.2)
+    with Client(srv.server.server_address) as client:
+        assert client.request().status == 200
+        started = time.monotonic()
+        assert client.closed_by_server()
+        assert time.monotonic() - started < 3.0
