@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from treadle.server.base import BODY_AHEAD
+
 TIMEOUT = 5.0
 SHORT = 0.4  # the timeout under test in the small cases
 SLACK = 2.0  # the sweep runs at least every second; allow for a busy machine
@@ -185,6 +187,89 @@ def test_stalled_chunked_body_gets_408_within_the_body_timeout(serve: Any, mode:
         raw = read_to_close(sock)
     assert raw.startswith(b"HTTP/1.1 408 ")
     assert time.monotonic() - started < SHORT + SLACK
+
+
+# --- slow bodies --------------------------------------------------------------------------------
+
+class Trickler:
+    """A client that sends a POST head and ``burst`` body bytes, then one byte per ``every`` s."""
+
+    def __init__(self, srv: Any, length: int, burst: int = 0, every: float = 0.2) -> None:
+        self.sock = connect(srv)
+        self.sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % length
+                          + b"x" * burst)
+        self.every = every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._trickle, daemon=True)
+        self.thread.start()
+
+    def _trickle(self) -> None:
+        while not self.stop.wait(self.every):
+            try:
+                self.sock.sendall(b"x")
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(TIMEOUT)
+        self.sock.close()
+
+
+def test_slowly_sent_small_bodies_hold_no_thread(serve: Any, mode: Any) -> None:
+    # The loop collects a small body before the request is given a thread, so
+    # even the single-threaded engine keeps serving while two bodies trickle in.
+    srv = serve(hello, threads=2, **mode)
+    tricklers = [Trickler(srv, length=1000) for _ in range(2)]
+    try:
+        with connect(srv) as sock:
+            started = time.monotonic()
+            sock.sendall(HEAD)
+            assert read_response(sock).startswith(b"HTTP/1.1 200 ")
+            assert time.monotonic() - started < 1.0
+    finally:
+        for trickler in tricklers:
+            trickler.close()
+
+
+def test_a_body_sent_below_min_body_rate_gets_408(serve: Any, mode: Any) -> None:
+    # Each byte comes well within body_timeout, but the body as a whole is too slow:
+    # it may take body_timeout plus one second per min_body_rate bytes received.
+    srv = serve(hello, body_timeout=1.0, min_body_rate=100_000, **mode)
+    trickler = Trickler(srv, length=1_000_000, burst=BODY_AHEAD + 10_000)
+    try:
+        started = time.monotonic()
+        raw = read_to_close(trickler.sock, timeout=TIMEOUT)
+        elapsed = time.monotonic() - started
+    finally:
+        trickler.close()
+    assert raw.startswith(b"HTTP/1.1 408 ") and b"too slowly" in raw
+    allowed = 1.0 + (BODY_AHEAD + 10_000) / 100_000
+    assert allowed * 0.9 <= elapsed < allowed + SLACK
+
+
+def test_slow_body_clients_do_not_starve_the_thread_pool(serve: Any) -> None:
+    reading = threading.Semaphore(0)
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["REQUEST_METHOD"] == "POST":
+            reading.release()
+        return hello(environ, start_response)
+
+    srv = serve(app, threaded=True, threads=2, body_timeout=1.0, min_body_rate=100_000)
+    # Bodies larger than the loop collects, so both reach a thread and hold it.
+    tricklers = [Trickler(srv, length=1_000_000, burst=BODY_AHEAD + 10_000, every=0.5)
+                 for _ in range(2)]
+    try:
+        assert reading.acquire(timeout=TIMEOUT) and reading.acquire(timeout=TIMEOUT)
+        with connect(srv) as sock:  # both pool threads now wait on trickling bodies
+            started = time.monotonic()
+            sock.sendall(HEAD)
+            assert read_response(sock).startswith(b"HTTP/1.1 200 ")
+            assert time.monotonic() - started < 3.0
+    finally:
+        for trickler in tricklers:
+            trickler.close()
 
 
 # --- slow-loris --------------------------------------------------------------------------------

@@ -211,6 +211,11 @@ def pid_app(environ: dict[str, Any], start_response: Any) -> Any:
     return [info]
 
 
+# A body the server does not collect before calling the app (the client awaits 100
+# Continue), so /hold runs and then waits in wsgi.input for the byte sent later.
+HOLD = b"POST /hold HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n"
+
+
 def wait_for(condition: Any, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -224,7 +229,7 @@ def test_two_workers_answer_from_two_pids(serve: Any) -> None:
     wait_for(lambda: len(srv.server.worker_pids) == 2)
     with Client(srv.server.server_address) as held:
         # Hold one single-threaded worker inside the app; only the other can answer.
-        held.send(b"POST /hold HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n")
+        held.send(HOLD)
         resp = http.client.HTTPResponse(held._file)  # type: ignore[arg-type]
         resp.begin()
         held_info = json.loads(resp.readline())
@@ -314,7 +319,7 @@ def test_shutdown_kills_a_worker_stuck_past_graceful_timeout(serve: Any) -> None
     srv = serve(pid_app, processes=2, graceful_timeout=0.3)
     wait_for(lambda: len(srv.server.worker_pids) == 2)
     with Client(srv.server.server_address) as held:
-        held.send(b"POST /hold HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n")
+        held.send(HOLD)
         resp = http.client.HTTPResponse(held._file)  # type: ignore[arg-type]
         resp.begin()
         stuck = json.loads(resp.readline())["pid"]  # that worker now waits for a body byte

@@ -11,6 +11,7 @@ import pytest
 from wire import Client, encode, get
 
 from treadle.http.limits import Limits
+from treadle.server.base import BODY_AHEAD
 
 
 def echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -134,7 +135,9 @@ def test_unread_small_body_is_drained_not_parsed_as_a_request(serve: Any, mode: 
 def test_unread_large_body_closes_the_connection(serve: Any, mode: Any) -> None:
     srv = serve(ignore_body, max_drain=1024, **mode)
     with Client(srv.server.server_address) as client:
-        client.send(b"POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n" + b"x" * 2000)
+        # More than the loop collects before calling the app, far less than declared.
+        client.send(b"POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n"
+                    + b"x" * (BODY_AHEAD + 2000))
         resp = client.response()
         assert resp.body == b"/big"
         assert resp.header("Connection") == "close"
@@ -144,10 +147,23 @@ def test_unread_large_body_closes_the_connection(serve: Any, mode: Any) -> None:
 def test_unread_chunked_body_beyond_the_drain_limit_closes(serve: Any, mode: Any) -> None:
     srv = serve(ignore_body, max_drain=10, **mode)
     with Client(srv.server.server_address) as client:
+        # The loop collects the first chunk before calling the app; the second, sent
+        # after the response, is more than the server will read to keep the connection.
+        client.send(b"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + b"%x\r\n" % BODY_AHEAD + b"x" * BODY_AHEAD + b"\r\n")
+        assert client.response().body == b"/c"
+        client.send(b"20\r\n" + b"x" * 32 + b"\r\n0\r\n\r\n" + encode("GET", "/next"))
+        assert client.closed_by_server()
+
+
+def test_unread_small_body_keeps_the_connection(serve: Any, mode: Any) -> None:
+    # The whole body arrived before the app ran, so nothing is left to read past max_drain.
+    srv = serve(ignore_body, max_drain=10, **mode)
+    with Client(srv.server.server_address) as client:
         client.send(b"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
                     b"20\r\n" + b"x" * 32 + b"\r\n0\r\n\r\n" + encode("GET", "/next"))
         assert client.response().body == b"/c"
-        assert client.closed_by_server()
+        assert client.response().body == b"/next"
 
 
 def test_body_over_max_body_is_413(serve: Any, mode: Any) -> None:

@@ -23,14 +23,14 @@ from typing import Any
 from treadle.http.connection import Connection
 from treadle.http.errors import RemoteProtocolError
 from treadle.http.events import NEED_DATA, Request
-from treadle.server.channel import BUSY, CLOSING, HANDSHAKE, HEAD, IDLE, Channel
+from treadle.server.channel import BODY, BUSY, CLOSING, HANDSHAKE, HEAD, IDLE, Channel
 from treadle.server.config import ServerConfig
 from treadle.server.handler import WSGIRequestHandler, logger
 from treadle.server.listeners import NODELAY_INHERITED
 from treadle.server.poller import READ, make_poller
 from treadle.server.wsgi import FileWrapper, http_date
 
-__all__ = ["BEAT", "READY", "RETIRE", "BaseServer", "WSGIApplication"]
+__all__ = ["BEAT", "BODY_AHEAD", "READY", "RETIRE", "BaseServer", "WSGIApplication"]
 
 WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -40,6 +40,9 @@ _LINGER = 2.0  # seconds a closing connection may keep sending before we drop it
 _STOP_GRACE = 1.0  # at a stop, seconds a new connection or a partial head has to become a request
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 NEVER = float("inf")  # a deadline that never comes
+# Bytes of a request body the loop collects before the request is served: a small
+# body sent slowly then holds no thread (and never blocks a single-threaded loop).
+BODY_AHEAD = 65536
 
 # What a worker process writes to its supervisor's pipe, one byte per message.
 READY = b"R"  # serving: a rolling reload may now stop an old worker
@@ -123,7 +126,8 @@ class BaseServer:
         self._released = False
         self._loop_done = False
         self._stopped = threading.Event()
-        self._sweep_interval = min(1.0, config.header_timeout / 2, config.keepalive_timeout / 2)
+        self._sweep_interval = min(1.0, config.header_timeout / 2, config.keepalive_timeout / 2,
+                                   config.body_timeout / 2)
         self._setup()
 
     # -- public API --------------------------------------------------------------
@@ -264,6 +268,8 @@ class BaseServer:
         state = ch.state
         if state in (IDLE, HEAD):
             self._read(ch)
+        elif state == BODY:
+            self._read_body(ch)
         elif state == CLOSING:
             self._linger(ch)
         elif state == HANDSHAKE:
@@ -316,7 +322,7 @@ class BaseServer:
         if context is not None:
             sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         ch = Channel(sock, Connection(config.limits), tls=context is not None,
-                     timeout=config.body_timeout)
+                     timeout=config.body_timeout, min_rate=config.min_body_rate)
         ch.handler = self.handler_class(self, ch, address)
         ch.deadline = deadline
         self._channels.add(ch)
@@ -348,11 +354,7 @@ class BaseServer:
             self._reject(ch, err)
             return
         if type(event) is Request:
-            ch.state = BUSY
-            self._dispatched += 1
-            if self._dispatched == self._retire_at:
-                self._retire(f"served {self._dispatched} requests (max_requests)")
-            self._dispatch(ch, event)
+            self._start(ch, event)
         elif event is NEED_DATA and received > 0:
             if ch.state == IDLE:
                 ch.state = HEAD
@@ -361,6 +363,51 @@ class BaseServer:
                 self._poller.arm(ch.fd)
         else:
             self._close(ch)  # a clean close between requests, or EOF mid-head
+
+    def _start(self, ch: Channel, head: Request) -> None:
+        """A request head is in: collect the start of its body, then serve it."""
+        now = time.monotonic()
+        ch.begin(head, now)
+        if (head.chunked or head.content_length) and not head.expect_continue:
+            try:
+                complete = ch.collect_body(BODY_AHEAD)
+            except RemoteProtocolError as err:
+                self._reject(ch, err)
+                return
+            if not complete:
+                ch.head = head
+                ch.state = BODY
+                ch.deadline = min(now + self.config.body_timeout, ch.body_deadline())
+                if self._oneshot:
+                    self._poller.arm(ch.fd)
+                return
+        self._go(ch, head)
+
+    def _read_body(self, ch: Channel) -> None:
+        """More of a body the loop is collecting has arrived (or the client went away)."""
+        received = ch.fill()
+        if received:
+            try:
+                complete = ch.collect_body(BODY_AHEAD)
+            except RemoteProtocolError as err:
+                self._reject(ch, err)
+                return
+            if complete:
+                head, ch.head = ch.head, None
+                assert head is not None
+                self._go(ch, head)
+                return
+            ch.deadline = min(time.monotonic() + self.config.body_timeout, ch.body_deadline())
+        if self._oneshot:
+            self._poller.arm(ch.fd)
+
+    def _go(self, ch: Channel, head: Request) -> None:
+        """Hand a complete request (or one whose body is large) to the engine."""
+        ch.state = BUSY
+        self._dispatched += 1
+        if self._dispatched == self._retire_at:
+            self._retire(f"served {self._dispatched} requests (max_requests)")
+        self._dispatch(ch, head)
 
     def _reject(self, ch: Channel, err: RemoteProtocolError) -> None:
         """Answer a request the protocol layer refused, then close."""
@@ -419,15 +466,22 @@ class BaseServer:
         for ch, state in expired:
             if state == BUSY:
                 self._request_overdue(ch)
-            elif state == HEAD:
-                self._reject(ch, RemoteProtocolError("request head timed out", 408))
             else:
-                self._close(ch)
+                self._expire(ch, state, now)
         if not self._accepting and not (self.stopping or self.retiring) and (
                 len(self._channels) < self.config.max_connections):
             self._resume_accepting()
         if self.heartbeat_fd is not None:
             self._beat(now)
+
+    def _expire(self, ch: Channel, state: int, now: float) -> None:
+        """A channel the loop holds is past its deadline: answer 408 mid-request, else close."""
+        if state == HEAD:
+            self._reject(ch, RemoteProtocolError("request head timed out", 408))
+        elif state == BODY:
+            self._reject(ch, RemoteProtocolError(ch.body_late(now), 408))
+        else:
+            self._close(ch)
 
     def _request_overdue(self, ch: Channel) -> None:
         """A thread has run one request past ``timeout``: no thread can be stopped, so
@@ -506,6 +560,7 @@ class BaseServer:
                 if type(event) is not Request:
                     return IDLE if event is NEED_DATA else CLOSING
                 head = event
+                ch.begin(head, time.monotonic())
             return CLOSING
         finally:
             ch.end_request_io()
@@ -569,7 +624,7 @@ class BaseServer:
         grace = now + _STOP_GRACE
         with self._lock:
             for ch in self._channels:
-                if ch.state != BUSY and ch.deadline > grace:
+                if ch.state not in (BUSY, BODY) and ch.deadline > grace:
                     ch.deadline = grace
         poll = self._poller.poll
         while True:
@@ -582,10 +637,7 @@ class BaseServer:
                     if ch.state == IDLE:
                         self._close(ch)
                 elif state != BUSY and ch.deadline <= now:
-                    if state == HEAD:
-                        self._reject(ch, RemoteProtocolError("request head timed out", 408))
-                    else:
-                        self._close(ch)
+                    self._expire(ch, state, now)
             remaining = deadline - now
             if not self._channels or remaining <= 0:
                 return

@@ -1,8 +1,9 @@
 """One accepted connection: its socket, its sans-IO :class:`Connection`, and its loop state.
 
-The I/O loop reads it nonblocking (:meth:`Channel.fill`); whoever runs a request
-reads and writes it as if blocking, waiting at most ``timeout`` per stall.
-Plain sockets stay nonblocking throughout (no mode-switch syscalls per
+The I/O loop reads it nonblocking (:meth:`Channel.fill`), and collects the start
+of a request body (:meth:`Channel.collect_body`); whoever runs a request reads
+and writes it as if blocking, waiting at most ``timeout`` per stall, and a body
+at most ``timeout`` plus one second per ``min_rate`` bytes in all. Plain sockets stay nonblocking throughout (no mode-switch syscalls per
 request); TLS sockets switch to a socket timeout while a request runs.
 Exactly one of the loop and a worker owns a channel at a time: no lock.
 """
@@ -13,6 +14,7 @@ import contextlib
 import select
 import socket
 import ssl
+import time
 from typing import IO, TYPE_CHECKING
 
 from treadle.http.errors import ProtocolError, RemoteProtocolError
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from treadle.http.connection import Connection
     from treadle.server.handler import WSGIRequestHandler
 
-__all__ = ["BUSY", "CLOSING", "HANDSHAKE", "HEAD", "IDLE", "Channel"]
+__all__ = ["BODY", "BUSY", "CLOSING", "HANDSHAKE", "HEAD", "IDLE", "Channel"]
 
 RECV_SIZE = 65536
 
@@ -33,6 +35,10 @@ IDLE = 1  # parked between requests, nothing buffered
 HEAD = 2  # parked with part of a request head received
 BUSY = 3  # a request is being served; the loop does not watch it
 CLOSING = 4  # our side is done; discarding input until the peer closes
+BODY = 5  # a request head is in; the loop collects the start of its body
+
+_STALLED = "the client stopped sending the request body"
+_TOO_SLOW = "the client sent the request body too slowly"
 
 _WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
@@ -43,11 +49,15 @@ class Channel:
     __slots__ = (
         "_body_done",
         "_body_read",
+        "_body_started",
+        "_early",
         "_expect_continue",
         "conn",
         "deadline",
         "fd",
         "handler",
+        "head",
+        "min_rate",
         "missed",
         "requests",
         "sock",
@@ -59,19 +69,23 @@ class Channel:
     handler: WSGIRequestHandler
 
     def __init__(self, sock: socket.socket, conn: Connection, *, tls: bool,
-                 timeout: float) -> None:
+                 timeout: float, min_rate: int = 0) -> None:
         self.sock = sock
         self.fd = sock.fileno()
         self.conn = conn
         self.tls = tls
         self.timeout = timeout
+        self.min_rate = min_rate
         self.state = HANDSHAKE if tls else IDLE
         self.deadline = 0.0
         self.requests = 0
+        self.head: Request | None = None  # the request whose body the loop is collecting
         self.missed = False  # the loop saw an event while a worker held it (BaseServer)
         self._expect_continue = False
         self._body_done = False
-        self._body_read = 0
+        self._body_read = 0  # body bytes taken from the connection
+        self._body_started = 0.0
+        self._early: list[bytes] = []  # body pieces the loop collected, not yet read
 
     # -- loop side: nonblocking ------------------------------------------------
 
@@ -100,6 +114,35 @@ class Channel:
             return 0
         return self.fill()
 
+    def collect_body(self, limit: int) -> bool:
+        """Take the body bytes that have arrived, up to ``limit``; True once the request
+        can go to the app (its body is complete, or ``limit`` bytes are in).
+
+        Raises RemoteProtocolError for a malformed or oversized body.
+        """
+        conn = self.conn
+        while self._body_read < limit:
+            event = conn.next_event()
+            if type(event) is Data:
+                self._early.append(event.data)
+                self._body_read += len(event.data)
+            elif type(event) is EndOfMessage:
+                self._body_done = True
+                return True
+            else:
+                return False
+        return True
+
+    def body_deadline(self) -> float:
+        """When the body in progress runs out of time at ``min_rate`` (inf without one)."""
+        if not self.min_rate:
+            return float("inf")
+        return self._body_started + self.timeout + self._body_read / self.min_rate
+
+    def body_late(self, now: float) -> str:
+        """Why a body the loop is collecting has run out of time at ``now``."""
+        return _TOO_SLOW if self.body_deadline() <= now else _STALLED
+
     def handshake(self) -> int:
         """Advance the TLS handshake: 0 done, else the selector events it waits for."""
         try:
@@ -123,20 +166,41 @@ class Channel:
             with contextlib.suppress(OSError):
                 self.sock.settimeout(0.0)
 
-    def _wait(self, events: int) -> None:
+    def _wait(self, events: int, timeout: float | None = None, why: str = "") -> None:
         """Wait until the socket is ready for ``events``, at most ``timeout`` seconds."""
+        if timeout is None:
+            timeout = self.timeout
         poller = select.poll()
         poller.register(self.sock, events)
-        if not poller.poll(self.timeout * 1000):
-            raise TimeoutError(f"no progress on the connection for {self.timeout:g}s")
+        if not poller.poll(timeout * 1000):
+            raise TimeoutError(why or f"no progress on the connection for {timeout:g}s")
+
+    def _body_wait(self) -> tuple[float, str]:
+        """How long the next read of the body may wait, and what to say if it runs out."""
+        left = self.body_deadline() - time.monotonic()
+        if left < self.timeout:
+            return max(left, 0.0), _TOO_SLOW
+        return self.timeout, _STALLED
 
     def _recv(self) -> bytes:
+        """Body bytes from the socket, waiting as ``_body_wait`` allows."""
         sock = self.sock
+        if self.tls:
+            wait, why = self._body_wait()
+            try:
+                if wait != self.timeout:
+                    sock.settimeout(wait)
+                return sock.recv(RECV_SIZE)
+            except TimeoutError:
+                raise TimeoutError(why) from None
+            finally:
+                if wait != self.timeout:
+                    sock.settimeout(self.timeout)
         while True:
             try:
                 return sock.recv(RECV_SIZE)
             except BlockingIOError:
-                self._wait(select.POLLIN)
+                self._wait(select.POLLIN, *self._body_wait())
 
     def next_event(self) -> Event:
         """The next protocol event, receiving as needed; raises RemoteProtocolError or OSError."""
@@ -147,15 +211,20 @@ class Channel:
             event = conn.next_event()
         return event
 
-    def begin(self, head: Request) -> None:
-        """Reset the per-request body state for ``head``."""
+    def begin(self, head: Request, now: float) -> None:
+        """Reset the per-request body state for ``head``, whose head completed at ``now``."""
         self.requests += 1
         self._body_read = 0
         self._body_done = False
+        self._body_started = now
+        if self._early:
+            self._early = []
         self._expect_continue = head.expect_continue and head.content_length != 0
 
     def read_body(self) -> bytes:
         """The next piece of the request body (``b""`` at its end), for ``wsgi.input``."""
+        if self._early:
+            return self._early.pop(0)
         if self._body_done:
             return b""
         try:
@@ -177,8 +246,8 @@ class Channel:
                     raise RequestBodyError("the request body ended unexpectedly", 400)
         except RemoteProtocolError as err:
             raise RequestBodyError(err.message, err.status) from None
-        except TimeoutError:
-            raise RequestBodyError("the client stopped sending the request body", 408) from None
+        except TimeoutError as exc:
+            raise RequestBodyError(str(exc) or _STALLED, 408) from None
         except ClientDisconnected:
             raise
         except OSError as exc:
@@ -211,6 +280,7 @@ class Channel:
             while True:
                 event = self.next_event()
                 if type(event) is Data:
+                    self._body_read += len(event.data)
                     budget -= len(event.data)
                     if budget < 0:
                         return False

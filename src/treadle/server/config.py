@@ -51,6 +51,10 @@ class ServerConfig:
         5.0, "seconds an idle keep-alive connection is kept open between requests")
     body_timeout: float = _opt(
         30.0, "seconds a read of the request body or a write of the response may stall")
+    min_body_rate: int = _opt(
+        1024, "bytes per second a request body must average: it may take body_timeout "
+        "seconds plus one second per this many bytes received, so a client trickling it "
+        "cannot hold a thread for long (0: no minimum)", zero=True)
     max_keepalive_requests: int = _opt(
         1000, "requests served on one connection before it is closed")
     max_connections: int = _opt(

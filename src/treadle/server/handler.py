@@ -214,7 +214,6 @@ class WSGIRequestHandler:
         self.head = head
         self._reset()
         channel = self.channel
-        channel.begin(head)
         server = self.server
         result: Iterable[bytes] | None = None
         try:
