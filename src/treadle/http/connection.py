@@ -31,7 +31,14 @@ from treadle.http.events import (
 )
 from treadle.http.head import HeadParser
 from treadle.http.limits import Limits
-from treadle.http.response import CHUNKED, LENGTH, NO_BODY, error_head, frame_response
+from treadle.http.response import (
+    CHUNKED,
+    LENGTH,
+    NO_BODY,
+    UNTIL_CLOSE,
+    error_head,
+    frame_response,
+)
 from treadle.http.state import (
     CHUNKED_BODY,
     CLOSED,
@@ -253,6 +260,29 @@ class Connection:
         if framing is NO_BODY:
             return b""
         return data
+
+    def sent_out_of_band(self, size: int) -> None:
+        """Count ``size`` body bytes the caller wrote to the socket itself (``sendfile``).
+
+        Only a Content-Length or until-close body can be sent that way: chunked
+        framing must wrap every piece. Raises LocalProtocolError past Content-Length.
+        """
+        if self._send is not SEND_BODY:
+            raise LocalProtocolError(f"cannot send body data in state {self._send}; "
+                                     "call send_response() first")
+        framing = self._framing
+        if framing is LENGTH:
+            assert self._to_send is not None
+            if size > self._to_send:
+                self._send = _SEND_FRAMING_ERROR[self._send]
+                self.keep_alive = False
+                raise LocalProtocolError(
+                    f"response body is longer than its Content-Length ({size - self._to_send} "
+                    "bytes too many); fix the Content-Length header or the file range")
+            self._to_send -= size
+        elif framing is not UNTIL_CLOSE and size:
+            raise LocalProtocolError(
+                f"a {framing} response body cannot be sent out of band; use send_data()")
 
     def send_end(self) -> bytes:
         """Finish the body: the last chunk, or b"". A short body ends keep-alive."""
