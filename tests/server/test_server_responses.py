@@ -251,6 +251,50 @@ def test_file_wrapper_from_an_offset_sends_the_rest(serve: Any, tmp_path: Path) 
     assert get(serve(app)).body == b"456789"
 
 
+@pytest.mark.parametrize("threaded", [False, True], ids=["single", "threaded"])
+def test_file_wrapper_responses_keep_the_connection_alive(serve: Any, tmp_path: Path,
+                                                          threaded: bool) -> None:
+    # Sent by sendfile, outside the protocol layer's view; it must still frame them,
+    # or a keep-alive client (nginx's upstream pool) waits on a dead connection.
+    path = tmp_path / "blob"
+    path.write_bytes(b"0123456789" * 1000)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Length", "10000")])
+        return environ["wsgi.file_wrapper"](path.open("rb"))
+
+    srv = serve(app, threaded=threaded)
+    with Client(srv.server.server_address) as client:
+        for _ in range(3):
+            resp = client.request()
+            assert resp.body == b"0123456789" * 1000
+            assert resp.header("Connection") is None
+        assert client.request("HEAD").body == b""
+        assert client.request().body == b"0123456789" * 1000
+
+
+def test_file_shorter_than_its_content_length_closes_the_connection(serve: Any,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(b"0123456789")
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Length", "20")])
+        return environ["wsgi.file_wrapper"](path.open("rb"))
+
+    srv = serve(app, threaded=True)
+    with Client(srv.server.server_address) as client:
+        client.send(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        head_and_body = b""
+        while True:
+            data = client.sock.recv(65536)
+            if not data:
+                break
+            head_and_body += data
+    assert head_and_body.startswith(b"HTTP/1.1 200 ")
+    assert head_and_body.endswith(b"\r\n\r\n0123456789")
+
+
 def test_http_10_client_gets_a_close_delimited_stream(serve: Any) -> None:
     srv = serve(simple(lambda: iter([b"a", b"b"])))
     with Client(srv.server.server_address) as client:

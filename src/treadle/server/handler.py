@@ -293,9 +293,9 @@ class WSGIRequestHandler:
         if self.head is not None and self.head.method != "HEAD" and length:
             sent = self.channel.sendfile(file, offset, length)
             self._size = sent
+            conn.sent_out_of_band(sent)  # framing is counted, so keep-alive survives
             if sent != length:
                 raise ClientDisconnected("the file ended before its Content-Length")
-        # The connection did not see these bytes, so it ends keep-alive here.
         self.channel.send(conn.send_end())
         return True
 
