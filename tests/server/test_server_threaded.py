@@ -3,6 +3,8 @@ requests read ahead on the serving thread, and the selectors fallback poller."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -216,3 +218,35 @@ def test_the_fallback_poller_closes_idle_connections_on_time(serve: Any) -> None
         started = time.monotonic()
         assert client.closed_by_server()
         assert time.monotonic() - started < 3.0
+
+
+def test_a_request_that_outlives_the_server_closes_its_socket(serve: Any) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+    sockets: list[int] = []  # the inode of the server's end of the connection
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        sockets.append(os.fstat(environ["wsgi.input"]._source.fd).st_ino)
+        entered.set()
+        release.wait(TIMEOUT)
+        start_response("200 OK", [])
+        return [b"late"]
+
+    srv = serve(app, threaded=True, graceful_timeout=0.1)
+    with Client(srv.server.server_address) as client:
+        client.send(encode("GET", "/"))
+        assert entered.wait(TIMEOUT)
+        srv.stop()  # gives up on the request after graceful_timeout
+        [worker] = [t for t in threading.enumerate() if t.name.startswith("treadle-worker")]
+        release.set()
+        worker.join(TIMEOUT)
+    assert not worker.is_alive()
+    assert sockets[0] not in open_inodes(), "the abandoned request's socket was never closed"
+
+
+def open_inodes() -> set[int]:
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            inodes.add(os.stat(f"/proc/self/fd/{fd}").st_ino)
+    return inodes

@@ -585,7 +585,7 @@ class BaseServer:
         arm = self._poller.arm
         try:
             arm(ch.fd)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: the loop is gone and closed the poller
             deadline = now
         with self._lock:
             if self._loop_done:
@@ -595,7 +595,7 @@ class BaseServer:
             ch.state = state
             if ch.missed:
                 ch.missed = False
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, ValueError):
                     arm(ch.fd)
 
     def _fail(self, exc: BaseException) -> None:
