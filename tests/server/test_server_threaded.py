@@ -52,17 +52,20 @@ class Jobs:
         if not gated:
             self.gates[name].set()
 
-    def run(self, name: Any, head: Any) -> None:
+    def run(self, name: Any, head: Any) -> int:
         self.started[name].set()
         self.threads[name] = threading.current_thread().name
         self.gates[name].wait(TIMEOUT)
+        return 0
+
+    def finish(self, name: Any, state: int) -> None:
         self.done[name].set()
 
 
 @pytest.fixture
 def jobs() -> Iterator[tuple[ThreadPool, Jobs]]:
     work = Jobs()
-    pool = ThreadPool(4, work.run)
+    pool = ThreadPool(4, work.run, work.finish)
     yield pool, work
     for gate in work.gates.values():
         gate.set()

@@ -1,11 +1,12 @@
 """The I/O loop every engine shares: accept, TLS handshakes, parked connections, timeouts, stop.
 
-Rules: only the loop thread adds, removes and closes channels. A channel is
-BUSY while one thread serves it; that thread gives it back in ``_hand_back``
-by setting its state and re-arming its one-shot poller registration, under
-``_lock``, so the loop never sees it half given back. Engines differ only in
-``_dispatch``: run the request inline or hand it to a thread. Under a
-supervisor the loop also reports over a pipe (:data:`BEAT`).
+Rules: only the loop thread touches a channel's state and its poller
+registration, adds, removes and closes channels. A channel is BUSY while a
+worker serves it; the worker gives it back through ``_hand_back`` (a locked
+list plus one wake-up byte per batch) and the loop re-arms it, batching what
+would be a system call on every worker. Engines differ only in ``_dispatch``:
+run the request inline or hand it to a thread. Under a supervisor the loop
+also reports over a pipe (:data:`BEAT`).
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ class BaseServer:
 
         self._poller = make_poller()
         self._lock = threading.Lock()
+        self._returns: list[tuple[Channel, int]] = []
+        self._wake_pending = False
         self._error: BaseException | None = None
         self._channels: set[Channel] = set()
         self._accepting = False
@@ -146,7 +149,6 @@ class BaseServer:
             self._running = True
             self._stopped.clear()
         try:
-            self._poller.loop_thread = threading.get_ident()
             self._resume_accepting()
             self._loop()
             self._graceful_stop()
@@ -257,6 +259,8 @@ class BaseServer:
                     self._accept()
                 else:
                     self._ready(ch)
+            if self._returns:
+                self._take_returns()
             now = monotonic()
             if now >= next_sweep:
                 self._sweep(now)
@@ -274,13 +278,8 @@ class BaseServer:
             self._linger(ch)
         elif state == HANDSHAKE:
             self._handshake(ch)
-        else:
-            with self._lock:  # see _hand_back
-                busy = ch.state == BUSY
-                if busy:
-                    ch.missed = True
-            if not busy:
-                self._ready(ch)
+        # BUSY: a stale event (armed before the request was dispatched); the
+        # channel is armed again when its worker gives it back.
 
     def _accept(self) -> None:
         listener = self.socket
@@ -461,8 +460,7 @@ class BaseServer:
 
     def _sweep(self, now: float) -> None:
         """Enforce deadlines on parked connections and keep the supervisor informed."""
-        with self._lock:  # a consistent (state, deadline) even as workers give channels back
-            expired = [(ch, ch.state) for ch in self._channels if ch.deadline <= now]
+        expired = [(ch, ch.state) for ch in self._channels if ch.deadline <= now]
         for ch, state in expired:
             if state == BUSY:
                 self._request_overdue(ch)
@@ -566,37 +564,38 @@ class BaseServer:
             ch.end_request_io()
 
     def _hand_back(self, ch: Channel, state: int) -> None:
-        """Give a channel served on a worker thread back to the loop, in ``state``."""
-        now = time.monotonic()
-        if state == CLOSING:
-            try:
-                ch.sock.shutdown(socket.SHUT_WR)
-                deadline = now + _LINGER
-            except OSError:
-                deadline = now  # the next sweep closes it, if its event does not
-        elif state == HEAD:
-            deadline = now + self.config.header_timeout
-        else:
-            deadline = now + self.config.keepalive_timeout
-        # Armed while still BUSY, so the loop never acts on a channel this thread
-        # may yet touch; an event the loop sees before the state below is marked
-        # missed, and armed again. Parked even when stopping: the graceful loop
-        # serves a request the client sent meanwhile, or closes the connection.
-        arm = self._poller.arm
-        try:
-            arm(ch.fd)
-        except (OSError, ValueError):  # ValueError: the loop is gone and closed the poller
-            deadline = now
+        """Give a channel served on a worker thread back to the loop, to go into ``state``."""
         with self._lock:
             if self._loop_done:
                 ch.close()
                 return
-            ch.deadline = deadline
-            ch.state = state
-            if ch.missed:
-                ch.missed = False
-                with contextlib.suppress(OSError, ValueError):
-                    arm(ch.fd)
+            self._returns.append((ch, state))
+            wake = not self._wake_pending
+            self._wake_pending = True
+        if wake:
+            self._poller.wake()
+
+    def _take_returns(self) -> None:
+        with self._lock:
+            returns, self._returns = self._returns, []
+            self._wake_pending = False
+        now = time.monotonic()
+        for ch, state in returns:
+            # Parked even when stopping: the graceful loop serves a request the
+            # client sent meanwhile, or closes the connection if none came.
+            if state == IDLE:
+                ch.state = IDLE
+                ch.deadline = now + self.config.keepalive_timeout
+            elif state == HEAD:
+                ch.state = HEAD
+                ch.deadline = now + self.config.header_timeout
+            else:
+                self._start_close(ch)
+                continue
+            try:
+                self._poller.arm(ch.fd)
+            except OSError:
+                self._close(ch)
 
     def _fail(self, exc: BaseException) -> None:
         """Record an error ``serve_forever`` must re-raise, and stop."""
@@ -622,16 +621,15 @@ class BaseServer:
         now = time.monotonic()
         deadline = now + self.config.graceful_timeout
         grace = now + _STOP_GRACE
-        with self._lock:
-            for ch in self._channels:
-                if ch.state not in (BUSY, BODY) and ch.deadline > grace:
-                    ch.deadline = grace
+        for ch in self._channels:
+            if ch.state not in (BUSY, BODY) and ch.deadline > grace:
+                ch.deadline = grace
         poll = self._poller.poll
         while True:
+            if self._returns:
+                self._take_returns()
             now = time.monotonic()
-            with self._lock:
-                states = [(ch, ch.state) for ch in self._channels]
-            for ch, state in states:
+            for ch, state in [(ch, ch.state) for ch in self._channels]:
                 if state == IDLE and ch.requests:
                     self._read(ch)  # a request that already arrived is served
                     if ch.state == IDLE:
@@ -665,9 +663,11 @@ class BaseServer:
         with self._lock:
             # From here a worker giving a channel back closes it itself.
             self._loop_done = True
-            channels = [(ch, ch.state) for ch in self._channels]
-        for ch, state in channels:
-            if state == BUSY:
+            returns, self._returns = self._returns, []
+        for ch, _ in returns:
+            self._close(ch)
+        for ch in list(self._channels):
+            if ch.state == BUSY:
                 # A worker still holds it: wake it with an error and let it close
                 # the socket, so no thread ever writes to a reused descriptor.
                 with contextlib.suppress(OSError):

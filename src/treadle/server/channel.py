@@ -58,7 +58,6 @@ class Channel:
         "handler",
         "head",
         "min_rate",
-        "missed",
         "requests",
         "sock",
         "state",
@@ -80,7 +79,6 @@ class Channel:
         self.deadline = 0.0
         self.requests = 0
         self.head: Request | None = None  # the request whose body the loop is collecting
-        self.missed = False  # the loop saw an event while a worker held it (BaseServer)
         self._expect_continue = False
         self._body_done = False
         self._body_read = 0  # body bytes taken from the connection

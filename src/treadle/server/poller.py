@@ -1,10 +1,11 @@
-"""Readiness polling for the I/O loop: one-shot interest that the thread owning a connection re-arms.
+"""Readiness polling for the I/O loop, with one-shot registrations for connections.
 
 A connection is watched for one event at a time: once it fires, nothing more is
-reported for it until its owner calls :meth:`arm` -- the loop after a partial
-read, or the worker thread that served a request, without waking the loop. On
-Linux that is epoll's ``EPOLLONESHOT`` (one thread-safe syscall); elsewhere
-:class:`SelectorPoller` emulates it, queueing arms from other threads for the loop.
+reported for it until the loop calls :meth:`Poller.arm` -- after a partial read,
+or when a worker gives the connection back. A request in flight so costs one
+system call (epoll's ``EPOLLONESHOT`` re-arm) instead of an unregister and a
+register. :class:`SelectorPoller` emulates it with ``selectors`` elsewhere.
+Every method but :meth:`Poller.wake` belongs to the loop thread.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import select
 import selectors
 import socket
-import threading
 from typing import Any
 
 __all__ = ["READ", "WRITE", "EpollPoller", "Poller", "SelectorPoller", "make_poller"]
@@ -26,13 +26,10 @@ _MAX_EVENTS = 256  # per poll; the rest are reported by the next one
 class Poller:
     """What the loop needs from a readiness poller; see the two implementations.
 
-    ``add`` and ``remove`` belong to the loop thread; ``arm`` (re-arm a one-shot
-    registration, or change what a persistent one waits for) and ``wake`` may be
-    called from any thread. ``poll`` returns the ``data`` of ready registrations
-    and never reports its own wake-up socket.
+    ``poll`` returns the ``data`` of ready registrations and never reports its
+    own wake-up socket; ``arm`` re-arms a one-shot registration, or changes
+    what a persistent one waits for.
     """
-
-    loop_thread = 0  # threading.get_ident() of the loop, set when it starts
 
     def __init__(self) -> None:
         self._wake_r, self._wake_w = socket.socketpair()
@@ -52,7 +49,7 @@ class Poller:
         raise NotImplementedError
 
     def wake(self) -> None:
-        """Interrupt a ``poll`` in progress (safe in signal handlers: no lock)."""
+        """Interrupt a ``poll`` in progress; any thread (and signal handlers: no lock)."""
         with contextlib.suppress(OSError):
             self._wake_w.send(b"w")
 
@@ -66,7 +63,7 @@ class Poller:
 
 
 class EpollPoller(Poller):
-    """Linux: ``EPOLLONESHOT`` registrations, so any thread re-arms with one ``epoll_ctl``."""
+    """Linux: ``EPOLLONESHOT`` registrations, re-armed with one ``epoll_ctl``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,20 +112,13 @@ def _epoll_mask(events: int) -> int:
 
 
 class SelectorPoller(Poller):
-    """Any platform: ``selectors`` with one-shot emulated by unregistering at each event.
-
-    A selector is not thread-safe, so an ``arm`` from a worker thread is queued
-    and the loop woken (one byte while a wake-up is pending) to apply it.
-    """
+    """Any platform: ``selectors``, one-shot emulated by unregistering at each event."""
 
     def __init__(self) -> None:
         super().__init__()
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_r, READ, None)
         self._oneshot: dict[int, Any] = {}  # fd -> data, for one-shot registrations
-        self._lock = threading.Lock()
-        self._pending: list[tuple[int, int]] = []
-        self._wake_pending = False
 
     def add(self, fd: int, data: Any, *, oneshot: bool = True, events: int = READ) -> None:
         self._selector.register(fd, events, data)
@@ -136,27 +126,14 @@ class SelectorPoller(Poller):
             self._oneshot[fd] = data
 
     def arm(self, fd: int, events: int = READ) -> None:
-        if threading.get_ident() == self.loop_thread:
-            self._arm(fd, events)
-            return
-        with self._lock:
-            self._pending.append((fd, events))
-            wake = not self._wake_pending
-            self._wake_pending = True
-        if wake:
-            self.wake()
-
-    def _arm(self, fd: int, events: int) -> None:
         data = self._oneshot.get(fd)
+        if data is None:  # persistent: change what it waits for
+            self._selector.modify(fd, events, self._selector.get_key(fd).data)
+            return
         try:
-            if data is None:  # a persistent registration, or one removed meanwhile
-                key = self._selector.get_key(fd)
-                self._selector.modify(fd, events, key.data)
-            else:
-                self._selector.modify(fd, events, data)
-        except KeyError:
-            if data is not None:
-                self._selector.register(fd, events, data)
+            self._selector.modify(fd, events, data)
+        except KeyError:  # fired, so unregistered
+            self._selector.register(fd, events, data)
 
     def remove(self, fd: int) -> None:
         self._oneshot.pop(fd, None)
@@ -168,22 +145,12 @@ class SelectorPoller(Poller):
         oneshot = self._oneshot
         for key, _ in self._selector.select(timeout):
             if key.data is None:
-                self._take_pending()
+                self._drain_wake()
                 continue
             if key.fd in oneshot:
                 self._selector.unregister(key.fd)
             ready.append(key.data)
         return ready
-
-    def _take_pending(self) -> None:
-        # Read the wake-up bytes before taking the list, so an arm that lands
-        # after the swap always sends a fresh byte.
-        self._drain_wake()
-        with self._lock:
-            pending, self._pending = self._pending, []
-            self._wake_pending = False
-        for fd, events in pending:
-            self._arm(fd, events)
 
     def close(self) -> None:
         self._selector.close()

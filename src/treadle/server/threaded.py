@@ -27,7 +27,8 @@ IDLE_EXIT = 60.0  # seconds a parked thread waits for work before it exits
 
 
 class ThreadPool:
-    """At most ``size`` threads running ``run(channel, head)``, woken only when work would wait.
+    """At most ``size`` threads running ``done(channel, run(channel, head))``, woken only
+    when work would wait; ``run`` must not raise.
 
     Under the GIL every extra runnable thread costs a hand-over of the lock at
     each system call, so a queued request goes to a thread that is running and
@@ -37,10 +38,11 @@ class ThreadPool:
     never waits long behind one that blocks.
     """
 
-    def __init__(self, size: int, run: Callable[[Channel, Request], None],
-                 name: str = "treadle-worker") -> None:
+    def __init__(self, size: int, run: Callable[[Channel, Request], int],
+                 done: Callable[[Channel, int], None], name: str = "treadle-worker") -> None:
         self.size = size
         self._run = run
+        self._done = done
         self._name = name
         self._lock = threading.Lock()
         self._jobs: deque[tuple[Channel, Request, float]] = deque()
@@ -107,33 +109,30 @@ class ThreadPool:
         lock = self._lock
         jobs = self._jobs
         run = self._run
+        done = self._done
         wake = threading.Lock()
         wake.acquire()
-        finished = False  # just ran a request: busy, so not counted free
-        while True:
+        while True:  # counted free here
             with lock:
+                self._free -= 1
                 if jobs:
                     ch, head, _ = jobs.popleft()
-                    if not finished:
-                        self._free -= 1
                 else:
-                    if not finished:
-                        self._free -= 1
                     if self._stopping:
                         self._threads.remove(threading.current_thread())
                         return
                     self._parked.append(wake)
                     ch = None
-            finished = False
             if ch is None:
                 if not wake.acquire(timeout=IDLE_EXIT) and self._exit_idle(wake):
                     return
                 continue  # whoever woke us counted us free
-            try:
-                run(ch, head)
-            except BaseException:  # run handles its own errors; never lose the thread's count
-                logger.exception("unexpected error in a worker thread")
-            finished = True
+            state = run(ch, head)
+            # Free before the channel goes back, so the client's next request,
+            # which may follow at once, finds this thread instead of waking one.
+            with lock:
+                self._free += 1
+            done(ch, state)
 
     def _exit_idle(self, wake: threading.Lock) -> bool:
         """After an idle timeout: leave, unless a wake-up raced the timeout."""
@@ -163,10 +162,9 @@ class ThreadedServer(BaseServer):
 
     multithread = True
     _oneshot = True
-    _read_ahead = True
 
     def _setup(self) -> None:
-        self.pool = ThreadPool(self.config.threads, self._work)
+        self.pool = ThreadPool(self.config.threads, self._work, self._hand_back)
 
     def _dispatch(self, ch: Channel, head: Request) -> None:
         # The loop's sweep watches this deadline only under a supervisor's timeout.
@@ -181,16 +179,15 @@ class ThreadedServer(BaseServer):
         # Only when nobody waits: a queued request is served first, in order.
         return not self.pool.queued
 
-    def _work(self, ch: Channel, head: Request) -> None:
+    def _work(self, ch: Channel, head: Request) -> int:
+        """Serve on a pool thread; the state the channel goes back in (never raises)."""
         try:
-            state = self._serve(ch, head)
+            return self._serve(ch, head)
         except OSError as exc:
             logger.debug("connection dropped: %s", exc)
-            state = CLOSING
         except BaseException as exc:  # passthrough_errors, or a bug: stop serve_forever
-            state = CLOSING
             self._fail(exc)
-        self._hand_back(ch, state)
+        return CLOSING
 
     def _finish(self) -> None:
         # The graceful period is over: threads still in the app are abandoned (daemons).
