@@ -23,6 +23,10 @@ __all__ = ["ThreadPool", "ThreadedServer"]
 # Seconds a queued request may wait for a thread before another one is woken
 # for it, although a running thread may soon be free (see ThreadPool).
 PATIENCE = 0.001
+# A process using this many CPU seconds per second (sampled every SAMPLE seconds)
+# is bound by its own CPU: more threads would only take turns at the GIL.
+SATURATED = 0.9
+SAMPLE = 0.01
 IDLE_EXIT = 60.0  # seconds a parked thread waits for work before it exits
 
 
@@ -35,7 +39,9 @@ class ThreadPool:
     between requests if there is one; a parked thread is woken (most recently
     parked first) only when there is none. A request still queued after
     ``PATIENCE`` gets a thread of its own (the loop calls :meth:`nudge`), so it
-    never waits long behind one that blocks.
+    never waits long behind one that blocks -- unless the process is using a
+    whole CPU (``SATURATED``): then a running thread is making progress, and
+    another would only slow it down.
     """
 
     def __init__(self, size: int, run: Callable[[Channel, Request], int],
@@ -51,6 +57,9 @@ class ThreadPool:
         self._started = 0
         self._free = 0  # threads awake and between requests: they look at the queue next
         self._stopping = False
+        self._saturated = False
+        self._sampled_at = time.monotonic()
+        self._sampled_cpu = time.process_time()
 
     @property
     def thread_count(self) -> int:
@@ -67,7 +76,7 @@ class ThreadPool:
         """Queue a request, waking or starting a thread if none is free to take it."""
         with self._lock:
             self._jobs.append((ch, head, time.monotonic()))
-            thread = self._wake() if self._free == 0 else None
+            thread = self._wake() if self._wanted() else None
         if thread is not None:
             thread.start()
 
@@ -76,12 +85,16 @@ class ThreadPool:
         if not self._jobs:
             return NEVER
         thread = None
+        if now - self._sampled_at >= SAMPLE:
+            cpu = time.process_time()
+            self._saturated = cpu - self._sampled_cpu >= SATURATED * (now - self._sampled_at)
+            self._sampled_at, self._sampled_cpu = now, cpu
         with self._lock:
             if not self._jobs:
                 return NEVER
             due = self._jobs[0][2] + PATIENCE
             if due <= now:
-                if self._free == 0:
+                if self._wanted():
                     thread = self._wake()
                     if thread is None and not self._parked and len(self._threads) >= self.size:
                         return NEVER  # every thread is busy: the next one free takes it
@@ -89,6 +102,12 @@ class ThreadPool:
         if thread is not None:
             thread.start()
         return due
+
+    def _wanted(self) -> bool:
+        """Under the lock: whether a queued request needs another thread awake."""
+        if self._free:
+            return False
+        return not (self._saturated and len(self._threads) > len(self._parked))
 
     def _wake(self) -> threading.Thread | None:
         """Under the lock: wake a parked thread, or make one to start; it counts as free."""
