@@ -87,6 +87,24 @@ def test_a_request_queued_behind_a_blocked_one_gets_a_thread_when_nudged(
     assert due > time.monotonic()
 
 
+def test_no_thread_is_added_while_the_process_uses_a_whole_cpu(
+        monkeypatch: pytest.MonkeyPatch, jobs: tuple[ThreadPool, Jobs]) -> None:
+    # A running thread is making progress then; another would only take turns at the GIL.
+    monkeypatch.setattr(treadle.server.threaded, "SAMPLE", float("inf"))
+    pool, work = jobs
+    pool._saturated = True
+    work.add("running", gated=True)
+    work.add("next")
+    pool.submit("running", None)  # type: ignore[arg-type]
+    pool.submit("next", None)  # type: ignore[arg-type]
+    assert work.started["running"].wait(TIMEOUT)
+    pool.nudge(time.monotonic() + 1.0)
+    assert pool.thread_count == 1
+    pool._saturated = False
+    pool.nudge(time.monotonic() + 1.0)
+    assert work.done["next"].wait(TIMEOUT)
+
+
 def test_nudge_has_nothing_to_do_when_nothing_is_queued(jobs: tuple[ThreadPool, Jobs]) -> None:
     pool, _ = jobs
     assert pool.nudge(time.monotonic()) == treadle.server.base.NEVER
