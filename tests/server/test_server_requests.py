@@ -301,3 +301,37 @@ def test_client_that_stops_reading_is_dropped_after_body_timeout(serve: Any) -> 
         stuck.send(encode("GET", "/big"))
         assert closed.wait(10)
         assert get(srv, "/next").body == b"next"
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    while data := sock.recv(65536):
+        received += data
+    return received
+
+
+def test_a_client_that_asked_to_close_is_closed_at_once(serve: Any, mode: Any) -> None:
+    # It sent nothing more, so a plain close sends the whole answer: no lingering.
+    srv = serve(echo, **mode)
+    with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
+        sock.sendall(encode("GET", "/bye", {"Connection": "close"}))
+        raw = read_until_closed(sock)
+        assert raw.startswith(b"HTTP/1.1 200 ") and raw.endswith(b"GET /bye ")
+        assert not srv.server._channels  # gone while our side is still open
+
+
+def test_a_client_that_asked_to_close_is_closed_at_once_when_the_app_reads_nothing(
+        serve: Any, mode: Any) -> None:
+    srv = serve(ignore_body, **mode)
+    with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
+        sock.sendall(encode("GET", "/bye", {"Connection": "close"}))
+        assert read_until_closed(sock).endswith(b"/bye")
+        assert not srv.server._channels
+
+
+def test_requests_sent_after_asking_to_close_are_not_served(serve: Any, mode: Any) -> None:
+    srv = serve(echo, **mode)
+    with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
+        sock.sendall(encode("GET", "/bye", {"Connection": "close"}) + encode("GET", "/again"))
+        raw = read_until_closed(sock)
+    assert raw.count(b"HTTP/1.1 ") == 1 and raw.endswith(b"GET /bye ")

@@ -24,7 +24,16 @@ from typing import Any
 from treadle.http.connection import Connection
 from treadle.http.errors import RemoteProtocolError
 from treadle.http.events import NEED_DATA, Request
-from treadle.server.channel import BODY, BUSY, CLOSING, HANDSHAKE, HEAD, IDLE, Channel
+from treadle.server.channel import (
+    ANSWERED,
+    BODY,
+    BUSY,
+    CLOSING,
+    HANDSHAKE,
+    HEAD,
+    IDLE,
+    Channel,
+)
 from treadle.server.config import ServerConfig
 from treadle.server.handler import WSGIRequestHandler, logger
 from treadle.server.listeners import NODELAY_INHERITED
@@ -436,6 +445,25 @@ class BaseServer:
         if self._oneshot:
             self._poller.arm(ch.fd)
 
+    def _close_answered(self, ch: Channel) -> None:
+        """Close at once if the client sent nothing more, else by lingering.
+
+        Unread input makes the kernel answer a close with a reset, which can
+        destroy the response before the client reads it; without any, a plain
+        close sends it in full, and saves the lingering round trip.
+        """
+        try:
+            pending = ch.sock.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            pending = b""
+        except OSError:
+            self._close(ch)
+            return
+        if pending:
+            self._start_close(ch)
+        else:
+            self._close(ch)
+
     def _linger(self, ch: Channel) -> None:
         try:
             if ch.sock.recv(65536):
@@ -452,8 +480,8 @@ class BaseServer:
 
     def _close(self, ch: Channel) -> None:
         self._poller.remove(ch.fd)
-        ch.close()
         self._channels.discard(ch)
+        ch.close()
         if not self._accepting and not (self.stopping or self.retiring) and (
                 len(self._channels) < self.config.max_connections):
             self._resume_accepting()
@@ -528,7 +556,7 @@ class BaseServer:
         """Serve ``head`` and the requests that follow it while they are already here.
 
         Returns the state the channel goes back to the loop in: IDLE, HEAD (part
-        of the next head arrived) or CLOSING. Where ``_may_read_ahead()``, a
+        of the next head arrived), CLOSING or ANSWERED. Where ``_may_read_ahead()``, a
         request the client sent right after our response is served here too,
         without a trip through the loop.
         """
@@ -559,6 +587,9 @@ class BaseServer:
                     return IDLE if event is NEED_DATA else CLOSING
                 head = event
                 ch.begin(head, time.monotonic())
+            if not head.keep_alive and not ch.tls and (
+                    not ch.body_pending or not (head.chunked or head.content_length)):
+                return ANSWERED
             return CLOSING
         finally:
             ch.end_request_io()
@@ -589,6 +620,9 @@ class BaseServer:
             elif state == HEAD:
                 ch.state = HEAD
                 ch.deadline = now + self.config.header_timeout
+            elif state == ANSWERED:
+                self._close_answered(ch)
+                continue
             else:
                 self._start_close(ch)
                 continue

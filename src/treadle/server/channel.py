@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from treadle.http.connection import Connection
     from treadle.server.handler import WSGIRequestHandler
 
-__all__ = ["BODY", "BUSY", "CLOSING", "HANDSHAKE", "HEAD", "IDLE", "Channel"]
+__all__ = ["ANSWERED", "BODY", "BUSY", "CLOSING", "HANDSHAKE", "HEAD", "IDLE", "Channel"]
 
 RECV_SIZE = 65536
 
@@ -36,6 +36,9 @@ HEAD = 2  # parked with part of a request head received
 BUSY = 3  # a request is being served; the loop does not watch it
 CLOSING = 4  # our side is done; discarding input until the peer closes
 BODY = 5  # a request head is in; the loop collects the start of its body
+# Not a state: what serving returns when the client asked to close, sent nothing
+# more, and has its whole answer -- a plain close then risks no reset.
+ANSWERED = 6
 
 _STALLED = "the client stopped sending the request body"
 _TOO_SLOW = "the client sent the request body too slowly"

@@ -11,7 +11,7 @@ import time
 
 from treadle.http.events import Request
 from treadle.server.base import BaseServer
-from treadle.server.channel import CLOSING, HEAD, Channel
+from treadle.server.channel import ANSWERED, CLOSING, HEAD, Channel
 
 __all__ = ["SingleThreadedServer"]
 
@@ -26,7 +26,9 @@ class SingleThreadedServer(BaseServer):
             state = self._serve(ch, head)
         except OSError:
             state = CLOSING
-        if state == CLOSING or self.stopping:
+        if state == ANSWERED:
+            self._close_answered(ch)
+        elif state == CLOSING or self.stopping:
             self._start_close(ch)
         elif state == HEAD:
             ch.state = HEAD
