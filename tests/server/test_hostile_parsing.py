@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import pytest
+from wire import read_to_close
 
 from treadle import Treadle, redirect, request
 from treadle.http.limits import Limits
@@ -68,25 +69,6 @@ def send_quietly(sock: socket.socket, data: bytes) -> None:
     """Send ``data``; the server closing first (refusing the rest) is an allowed answer."""
     with contextlib.suppress(OSError):
         sock.sendall(data)
-
-
-def read_to_close(sock: socket.socket, timeout: float = TIMEOUT) -> bytes:
-    """Everything the server sends until it closes the connection, within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    received = bytearray()
-    while True:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            data = sock.recv(65536)
-        except TimeoutError:
-            raise AssertionError(
-                f"the server kept the connection open; received so far: {bytes(received)!r}"
-            ) from None
-        except ConnectionResetError:
-            return bytes(received)
-        if not data:
-            return bytes(received)
-        received += data
 
 
 def replies(raw: bytes, bodiless: int = 0) -> list[Reply]:

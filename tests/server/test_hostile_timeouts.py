@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import pytest
+from wire import read_to_close
 
 from treadle.server.base import BODY_AHEAD
 
@@ -39,25 +40,6 @@ def mode(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def connect(srv: Any) -> socket.socket:
     return socket.create_connection((srv.host, srv.port), timeout=TIMEOUT)
-
-
-def read_to_close(sock: socket.socket, timeout: float = TIMEOUT) -> bytes:
-    """Everything the server sends until it closes the connection, within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    received = bytearray()
-    while True:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            data = sock.recv(65536)
-        except TimeoutError:
-            raise AssertionError(
-                f"the server kept the connection open; received so far: {bytes(received)!r}"
-            ) from None
-        except ConnectionResetError:
-            return bytes(received)
-        if not data:
-            return bytes(received)
-        received += data
 
 
 def read_response(sock: socket.socket) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import time
 from typing import IO, Any
 
 TIMEOUT = 10.0
@@ -106,3 +107,22 @@ def get(srv: Any, path: str = "/", **kwargs: Any) -> Response:
     """One request on a fresh connection."""
     with Client(srv.server.server_address) as client:
         return client.request("GET", path, **kwargs)
+
+
+def read_to_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    """Everything the server sends until it closes the connection, within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    received = bytearray()
+    while True:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            raise AssertionError(
+                f"the server kept the connection open; received so far: {bytes(received)!r}"
+            ) from None
+        except ConnectionResetError:
+            return bytes(received)
+        if not data:
+            return bytes(received)
+        received += data
