@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import treadle.serving
+from tls_files import CRYPTOGRAPHY_MISSING
 from treadle import Treadle, current_app
 from treadle.cli import (
     AppGroup,
@@ -442,6 +443,7 @@ def test_run_extra_files_and_exclude_patterns(tmp_path: Path, run_simple: RunRec
 
 
 def test_run_cert_adhoc(tmp_path: Path, run_simple: RunRecorder) -> None:
+    pytest.importorskip("cryptography", reason=CRYPTOGRAPHY_MISSING)
     _run(["--cert", "adhoc"], tmp_path)
     assert run_simple.calls[-1][1]["ssl_context"] == "adhoc"
 

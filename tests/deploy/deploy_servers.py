@@ -13,11 +13,14 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from treadle.server.listeners import generate_adhoc_ssl_pair
+import pytest
+
+from tls_files import write_self_signed
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "notes"
@@ -118,6 +121,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Servers that cannot be installed on a free-threaded interpreter here, and why.
+NOT_ON_FREE_THREADED = {
+    "granian": "granian has no free-threaded 3.13t wheel and its Rust build needs crates.io,"
+    " which these machines cannot reach",
+}
+
+
 def executable(name: str) -> str:
     """The program from this venv, else from PATH; a failure says how to install it."""
     if name == "{python}":
@@ -126,6 +136,8 @@ def executable(name: str) -> str:
     if path.exists():
         return str(path)
     found = shutil.which(name)
+    if found is None and name in NOT_ON_FREE_THREADED and sysconfig.get_config_var("Py_GIL_DISABLED"):
+        pytest.skip(NOT_ON_FREE_THREADED[name])
     if found is None:
         raise AssertionError(
             f"{name} is not installed: pip install -e '.[test]' installs the WSGI servers; "
@@ -279,17 +291,7 @@ def start_server(name: str, tmp: Path) -> Site:
 
 def write_certificate(tmp: Path) -> None:
     """A self-signed certificate for 127.0.0.1 in tmp/cert.pem and tmp/key.pem."""
-    from cryptography.hazmat.primitives import serialization
-
-    cert, key = generate_adhoc_ssl_pair()
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    write_self_signed(tmp)
 
 
 def start_nginx_site(tmp: Path) -> Site:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tls_files import CRYPTOGRAPHY_MISSING
 from treadle.server.listeners import (
     create_listener,
     generate_adhoc_ssl_pair,
@@ -122,7 +123,7 @@ def test_missing_certificate_file_is_named(tmp_path: Path) -> None:
 
 
 def test_adhoc_certificate_names_localhost_and_loopback() -> None:
-    from cryptography import x509
+    x509 = pytest.importorskip("cryptography.x509", reason=CRYPTOGRAPHY_MISSING)
 
     cert, _ = generate_adhoc_ssl_pair()
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -131,6 +132,7 @@ def test_adhoc_certificate_names_localhost_and_loopback() -> None:
 
 
 def test_adhoc_context_is_a_server_context() -> None:
+    pytest.importorskip("cryptography", reason=CRYPTOGRAPHY_MISSING)
     context = load_ssl_context("adhoc")
     assert isinstance(context, ssl.SSLContext)
     assert context.protocol == ssl.PROTOCOL_TLS_SERVER

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from wire import Client, encode
 
-from treadle.server.listeners import generate_adhoc_ssl_pair
+from tls_files import CRYPTOGRAPHY_MISSING, write_self_signed
 
 
 def scheme_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -23,16 +23,7 @@ def scheme_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def cert_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    from cryptography.hazmat.primitives import serialization
-
-    cert, key = generate_adhoc_ssl_pair()
-    folder = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
+    return write_self_signed(tmp_path_factory.mktemp("tls"))
 
 
 def verifying_client(cert_file: str) -> ssl.SSLContext:
@@ -67,7 +58,7 @@ def test_tls_with_an_ssl_context(serve: Any, cert_files: tuple[str, str]) -> Non
 
 
 def test_tls_adhoc_certificate(serve: Any) -> None:
-    from cryptography import x509
+    x509 = pytest.importorskip("cryptography.x509", reason=CRYPTOGRAPHY_MISSING)
 
     srv = serve(scheme_app, ssl_context="adhoc")
     with Client(srv.server.server_address, tls=unverified_client()) as client:

@@ -1,0 +1,3 @@
+"""Plugins for the whole run (tests/ and examples/)."""
+
+pytest_plugins = ["tests.gil_guard"]
