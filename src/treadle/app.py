@@ -22,6 +22,7 @@ from treadle.exceptions import Aborter
 from treadle.globals import _cv_app, _cv_request, g, request, session
 from treadle.helpers import get_debug_flag, get_flashed_messages, get_load_dotenv
 from treadle.json import DefaultJSONProvider, JSONProvider
+from treadle.once import locked_cached_property
 from treadle.routing import BuildError, Map, MapAdapter, Rule
 from treadle.scaffold import _endpoint_from_view_func, find_package, setupmethod
 from treadle.sessions import SecureCookieSessionInterface, SessionInterface
@@ -155,7 +156,7 @@ class Treadle(Dispatcher):
 
         return create_logger(self)
 
-    @cached_property
+    @locked_cached_property
     def jinja_env(self) -> Environment:
         """The Jinja environment, created on first use (Jinja2 is imported only then)."""
         return self.create_jinja_environment()

@@ -16,6 +16,7 @@ from functools import cached_property, update_wrapper
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from treadle.exceptions import HTTPException, default_exceptions
+from treadle.once import locked_cached_property
 
 if TYPE_CHECKING:
     from jinja2 import BaseLoader
@@ -199,7 +200,7 @@ class Scaffold:
             value = value.rstrip("/")
         self._static_url_path = value
 
-    @cached_property
+    @locked_cached_property
     def jinja_loader(self) -> BaseLoader | None:
         """A file loader over this object's template folder, if it has one."""
         if self.template_folder is None:
