@@ -12,9 +12,11 @@ import os
 import threading
 from typing import Any
 
+import pytest
 from hammer import Client, form_urlencoded, loads, multipart, run_clients, widen_race_window
 
 from treadle import Treadle, g, jsonify, request, session
+from treadle.server.threaded import parallelism
 
 CLIENTS = 32
 REQUESTS_PER_CLIENT = 40
@@ -218,3 +220,39 @@ def first_uses(use: Any) -> list[Any]:
     errors = run_clients(CLIENTS, work)
     assert not errors, errors[:3]
     return found
+
+
+def busy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """~30 ms of pure-Python work, reporting how many requests were computing meanwhile."""
+    with RUNNING["lock"]:
+        RUNNING["now"] += 1
+        RUNNING["most"] = max(RUNNING["most"], RUNNING["now"])
+    total = 0
+    for i in range(300_000):
+        total = (total + i * i) % 1_000_003
+    with RUNNING["lock"]:
+        RUNNING["now"] -= 1
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(total).encode()]
+
+
+RUNNING: dict[str, Any] = {"lock": threading.Lock(), "now": 0, "most": 0}
+
+
+@pytest.mark.skipif(parallelism() < 2, reason="threads compute one at a time under the GIL")
+def test_without_the_gil_cpu_bound_requests_compute_on_several_threads_at_once(serve: Any) -> None:
+    srv = serve(busy, threaded=True, threads=8)
+    RUNNING.update(now=0, most=0)
+
+    def client_work(index: int) -> None:
+        client = Client(srv.port)
+        try:
+            for _ in range(4):
+                status, _, _ = client.request("GET", f"/busy/{index}")
+                assert status == 200
+        finally:
+            client.close()
+
+    errors = run_clients(8, client_work)
+    assert not errors, errors[:3]
+    assert RUNNING["most"] >= 2  # the pool grew past one running thread although CPU-bound

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -93,6 +94,7 @@ def test_no_thread_is_added_while_the_process_uses_a_whole_cpu(
     monkeypatch.setattr(treadle.server.threaded, "SAMPLE", float("inf"))
     pool, work = jobs
     pool._saturated = True
+    pool._parallel = 1  # under the GIL
     work.add("running", gated=True)
     work.add("next")
     pool.submit("running", None)  # type: ignore[arg-type]
@@ -103,6 +105,34 @@ def test_no_thread_is_added_while_the_process_uses_a_whole_cpu(
     pool._saturated = False
     pool.nudge(time.monotonic() + 1.0)
     assert work.done["next"].wait(TIMEOUT)
+
+
+def test_without_the_gil_a_saturated_pool_still_runs_one_thread_per_core(
+        monkeypatch: pytest.MonkeyPatch, jobs: tuple[ThreadPool, Jobs]) -> None:
+    # On free-threaded CPython two threads compute at once on two cores; a third would wait.
+    monkeypatch.setattr(treadle.server.threaded, "SAMPLE", float("inf"))
+    pool, work = jobs
+    pool._saturated = True
+    pool._parallel = 2
+    for name in ("first", "second", "third"):
+        work.add(name, gated=True)
+    pool.submit("first", None)  # type: ignore[arg-type]
+    assert work.started["first"].wait(TIMEOUT)
+    pool.submit("second", None)  # type: ignore[arg-type]
+    pool.nudge(time.monotonic() + 1.0)
+    assert work.started["second"].wait(TIMEOUT)
+    pool.submit("third", None)  # type: ignore[arg-type]
+    pool.nudge(time.monotonic() + 1.0)
+    assert pool.thread_count == 2 and not work.started["third"].is_set()
+    for gate in work.gates.values():
+        gate.set()
+    assert work.done["third"].wait(TIMEOUT)
+
+
+def test_parallelism_is_one_with_the_gil_and_the_cores_without() -> None:
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    cores = len(os.sched_getaffinity(0))
+    assert treadle.server.threaded.parallelism() == (1 if gil else cores)
 
 
 def test_nudge_has_nothing_to_do_when_nothing_is_queued(jobs: tuple[ThreadPool, Jobs]) -> None:

@@ -8,6 +8,8 @@ spawning a thread each; threads idle for a minute exit.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections import deque
@@ -18,16 +20,32 @@ from treadle.server.base import NEVER, BaseServer
 from treadle.server.channel import CLOSING, Channel
 from treadle.server.handler import logger
 
-__all__ = ["ThreadPool", "ThreadedServer"]
+__all__ = ["ThreadPool", "ThreadedServer", "parallelism"]
 
 # Seconds a queued request may wait for a thread before another one is woken
 # for it, although a running thread may soon be free (see ThreadPool).
 PATIENCE = 0.001
-# A process using this many CPU seconds per second (sampled every SAMPLE seconds)
-# is bound by its own CPU: more threads would only take turns at the GIL.
+# A process using this many CPU seconds per second (sampled every SAMPLE seconds) per
+# thread that can run Python at once is bound by its own CPU: more threads would only take
+# turns at the GIL (or, without one, at the cores).
 SATURATED = 0.9
 SAMPLE = 0.01
 IDLE_EXIT = 60.0  # seconds a parked thread waits for work before it exits
+
+
+def parallelism() -> int:
+    """How many threads can run Python code at once: 1 under the GIL, else the usable cores.
+
+    Asked again at every CPU sample: on free-threaded CPython an extension module
+    imported later can turn the GIL back on.
+    """
+    gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    if gil_enabled is None or gil_enabled():
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class ThreadPool:
@@ -40,8 +58,9 @@ class ThreadPool:
     parked first) only when there is none. A request still queued after
     ``PATIENCE`` gets a thread of its own (the loop calls :meth:`nudge`), so it
     never waits long behind one that blocks -- unless the process is using a
-    whole CPU (``SATURATED``): then a running thread is making progress, and
-    another would only slow it down.
+    whole CPU (``SATURATED``) for each thread that can run at once (one under
+    the GIL, one per core without it): then the running threads are making
+    progress, and another would only slow them down.
     """
 
     def __init__(self, size: int, run: Callable[[Channel, Request], int],
@@ -58,6 +77,7 @@ class ThreadPool:
         self._free = 0  # threads awake and between requests: they look at the queue next
         self._stopping = False
         self._saturated = False
+        self._parallel = parallelism()
         self._sampled_at = time.monotonic()
         self._sampled_cpu = time.process_time()
 
@@ -87,7 +107,9 @@ class ThreadPool:
         thread = None
         if now - self._sampled_at >= SAMPLE:
             cpu = time.process_time()
-            self._saturated = cpu - self._sampled_cpu >= SATURATED * (now - self._sampled_at)
+            self._parallel = parallelism()
+            busy = SATURATED * self._parallel * (now - self._sampled_at)
+            self._saturated = cpu - self._sampled_cpu >= busy
             self._sampled_at, self._sampled_cpu = now, cpu
         with self._lock:
             if not self._jobs:
@@ -107,7 +129,8 @@ class ThreadPool:
         """Under the lock: whether a queued request needs another thread awake."""
         if self._free:
             return False
-        return not (self._saturated and len(self._threads) > len(self._parked))
+        running = len(self._threads) - len(self._parked)
+        return not (self._saturated and running >= self._parallel)
 
     def _wake(self) -> threading.Thread | None:
         """Under the lock: wake a parked thread, or make one to start; it counts as free."""
