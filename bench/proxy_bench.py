@@ -1,7 +1,8 @@
 """LocalProxy attribute access: treadle against a direct ContextVar read and Werkzeug.
 
 `python bench/proxy_bench.py` prints ns per `proxy.attr` and each figure's ratio
-to `var.get().attr`; `main()` returns the same figures for bench/run.py.
+to `var.get().attr`; `main()` returns the same figures for bench/run.py. Treadle's
+proxies are timed with the C reader (treadle._speedups, when built) and the Python one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from contextvars import ContextVar
 
 from werkzeug.local import LocalProxy as WerkzeugLocalProxy
 
+import treadle.local
 from treadle.local import Local, LocalProxy, LocalStack
 
 LOOPS = 200_000
@@ -38,17 +40,25 @@ def _setup() -> dict[str, object]:
     stack.push(Target())
     local = Local()
     local.obj = Target()
-    return {
+    names: dict[str, object] = {
         "obj": Target(),
         "var": var,
         "ctx_var": ctx_var,
-        "proxy_var": LocalProxy(var),
-        "proxy_ctx": LocalProxy(ctx_var, "request"),
-        "proxy_stack": LocalProxy(stack),
-        "proxy_local": LocalProxy(local, "obj"),
         "werkzeug_var": WerkzeugLocalProxy(var),
         "werkzeug_ctx": WerkzeugLocalProxy(ctx_var, "request"),
     }
+    built_in_c = treadle.local.reads_in_c
+    for suffix, in_c in (("", built_in_c), ("_py", False)):
+        treadle.local.reads_in_c = in_c
+        names["proxy_var" + suffix] = LocalProxy(var)
+        names["proxy_ctx" + suffix] = LocalProxy(ctx_var, "request")
+        names["proxy_stack" + suffix] = LocalProxy(stack)
+        names["proxy_local" + suffix] = LocalProxy(local, "obj")
+    treadle.local.reads_in_c = built_in_c
+    return names
+
+
+READER = "C" if treadle.local.reads_in_c else "Python, no C extension built"
 
 
 # label -> (statement, the direct read it should be compared with)
@@ -56,10 +66,18 @@ CASES: dict[str, tuple[str, str]] = {
     "direct obj.attr": ("obj.attr", "obj.attr"),
     "var.get().attr": ("var.get().attr", "var.get().attr"),
     "ctx_var.get().request.attr": ("ctx_var.get().request.attr", "ctx_var.get().request.attr"),
-    "treadle LocalProxy(var).attr": ("proxy_var.attr", "var.get().attr"),
-    "treadle LocalProxy(ctx_var, 'request').attr": ("proxy_ctx.attr", "ctx_var.get().request.attr"),
-    "treadle LocalProxy(LocalStack).attr": ("proxy_stack.attr", "var.get().attr"),
-    "treadle LocalProxy(Local, 'obj').attr": ("proxy_local.attr", "var.get().attr"),
+    f"treadle ({READER}) LocalProxy(var).attr": ("proxy_var.attr", "var.get().attr"),
+    f"treadle ({READER}) LocalProxy(ctx_var, 'request').attr": (
+        "proxy_ctx.attr",
+        "ctx_var.get().request.attr",
+    ),
+    f"treadle ({READER}) LocalProxy(LocalStack).attr": ("proxy_stack.attr", "var.get().attr"),
+    f"treadle ({READER}) LocalProxy(Local, 'obj').attr": ("proxy_local.attr", "var.get().attr"),
+    "treadle (Python) LocalProxy(var).attr": ("proxy_var_py.attr", "var.get().attr"),
+    "treadle (Python) LocalProxy(ctx_var, 'request').attr": (
+        "proxy_ctx_py.attr",
+        "ctx_var.get().request.attr",
+    ),
     "werkzeug LocalProxy(var).attr": ("werkzeug_var.attr", "var.get().attr"),
     "werkzeug LocalProxy(ctx_var, 'request').attr": (
         "werkzeug_ctx.attr",

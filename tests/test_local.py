@@ -14,7 +14,24 @@ from typing import Any
 import greenlet
 import pytest
 
+import treadle.local
 from treadle.local import Local, LocalProxy, LocalStack, release_local
+
+READERS = ["python", "c"]
+
+
+@pytest.fixture(autouse=True, params=READERS)
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test once with proxies that read attributes in Python and once in C."""
+    if request.param == "c" and treadle.local.ProxyReader is None:
+        pytest.skip("treadle._speedups was not built (no C compiler at install time)")
+    monkeypatch.setattr(treadle.local, "reads_in_c", request.param == "c")
+    return str(request.param)
+
+
+def test_the_c_reader_is_built_here() -> None:
+    # The suite's installs have a compiler: the fast path must exist where CI runs.
+    assert treadle.local.ProxyReader is not None
 
 
 def run_in_thread(fn: Callable[[], Any]) -> Any:
@@ -740,3 +757,14 @@ def test_proxy_of_proxy_unwraps_to_real_object() -> None:
     outer = LocalProxy(lambda: inner)
     assert outer.value == 1
     assert outer._get_current_object() is target
+
+
+def test_no_speedups_in_the_environment_means_the_python_reader() -> None:
+    import subprocess
+    import sys
+
+    code = "import treadle.local as l; print(l.ProxyReader is None, l.reads_in_c)"
+    env = {"TREADLE_NO_SPEEDUPS": "1", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=env, check=True)  # fmt: skip
+    assert done.stdout.split() == ["True", "False"]

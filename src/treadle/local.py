@@ -3,6 +3,10 @@
 Values are isolated per thread, greenlet and asyncio task because they live in
 a ContextVar; stored dicts and lists are never mutated, only replaced
 (copy-on-write), so a child task's writes never leak into its parent.
+
+``proxy.attr``, the hot path, runs in C when the optional ``treadle._speedups``
+extension was built (about as fast as ``var.get().attr``); otherwise, or with
+``TREADLE_NO_SPEEDUPS=1`` in the environment, in Python, with the same behaviour.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import operator
+import os
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from keyword import iskeyword
@@ -21,6 +26,17 @@ T = TypeVar("T")
 
 _Get = Callable[[], Any]
 _Step = str | int | None
+
+if TYPE_CHECKING or os.environ.get("TREADLE_NO_SPEEDUPS"):
+    ProxyReader: Any = None
+else:
+    try:
+        from treadle._speedups import ProxyReader
+    except ImportError:  # built without a C compiler: the pure-Python reader below
+        ProxyReader = None
+
+# Whether new proxies read attributes in C; tests switch it to cover both readers.
+reads_in_c = ProxyReader is not None
 
 _NO_VALUES: dict[str, Any] = {}
 _NO_ITEMS: list[Any] = []
@@ -165,7 +181,18 @@ def _special(name: str) -> Callable[..., Any]:
     return method
 
 
-class LocalProxy(Generic[T]):
+if TYPE_CHECKING or ProxyReader is None:
+
+    class _ReaderBase:
+        """Stands in for the C reader when it is not built: proxies read in Python."""
+
+        __slots__ = ()
+
+else:
+    _ReaderBase = ProxyReader
+
+
+class LocalProxy(_ReaderBase, Generic[T]):
     """Forward every operation to the object a context local currently holds.
 
     ``local`` is a ContextVar, a LocalStack (its top), a Local together with
@@ -190,17 +217,25 @@ class LocalProxy(Generic[T]):
     ) -> LocalProxy[T]:
         get, step, by_item, what = _lookup_parts(local, name)
         message = None if what is None else unbound_message or f"object is not bound: {what}"
-        namespace = {
+        namespace: dict[str, Any] = {
             "__slots__": (),
             "__doc__": cls.__doc__,
             "__module__": cls.__module__,
             "__qualname__": cls.__qualname__,
-            "__getattribute__": _attribute_reader(get, step, by_item),
             "_getter": staticmethod(_current_object(get, step, by_item, message)),
             "_wrapped_local": local,
         }
+        in_c = reads_in_c
+        if not in_c:
+            namespace["__getattribute__"] = _attribute_reader(get, step, by_item)
         proxy_class = type(cls.__name__, (cls,), namespace)
-        return object.__new__(proxy_class)
+        proxy: LocalProxy[T] = object.__new__(proxy_class)
+        if in_c:
+            source = getattr(get, "__self__", None)
+            source_is_var = isinstance(source, ContextVar) and get.__name__ == "get"
+            ProxyReader._set_up(proxy, source if source_is_var else get, source_is_var,
+                                step, by_item, _recover_raised)  # fmt: skip
+        return proxy
 
     def _get_current_object(self) -> T:
         """Return the real object behind the proxy (fully unwrapped).
@@ -472,6 +507,16 @@ _UNBOUND_ATTRIBUTES: dict[str, Callable[[LocalProxy[Any]], Any]] = {
     "__wrapped__": lambda proxy: type(proxy)._wrapped_local,
     "_get_current_object": lambda proxy: type(proxy)._getter,
 }
+
+
+def _recover_raised(proxy: LocalProxy[Any], name: str, error: BaseException) -> Any:
+    """The C reader's slow path: ``_recover`` with the error passed in, not being handled."""
+    try:
+        raise error
+    except BaseException:
+        return _recover(proxy, name)
+    finally:
+        del error  # no reference cycle through this frame
 
 
 def _recover(proxy: LocalProxy[Any], name: str) -> Any:

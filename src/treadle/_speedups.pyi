@@ -1,0 +1,13 @@
+from collections.abc import Callable
+from typing import Any
+
+class ProxyReader:
+    def _set_up(
+        self,
+        source: Any,
+        source_is_var: bool,
+        step: Any,
+        step_is_item: bool,
+        recover: Callable[[Any, str, BaseException], Any],
+        /,
+    ) -> None: ...
