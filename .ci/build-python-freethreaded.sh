@@ -33,7 +33,10 @@ tarball=python3.13_3.13.5.orig.tar.xz
 echo "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640  $tarball" | sha256sum --check --quiet
 tar -xf "$tarball"
 cd Python-3.13.5
-./configure --quiet --prefix="$prefix" --disable-gil --with-ensurepip=install
-make --silent -j"$(nproc)" >/dev/null
-make --silent install >/dev/null
+# The compiler's warnings go to a log, printed only if the build fails.
+if ! { ./configure --prefix="$prefix" --disable-gil --with-ensurepip=install \
+        && make -j"$(nproc)" && make install; } >"$work/build.log" 2>&1; then
+    tail -n 60 "$work/build.log"
+    exit 1
+fi
 "$prefix/bin/python3.13t" -c 'import sys; assert not sys._is_gil_enabled(), "GIL is on"; print(sys.version)'
