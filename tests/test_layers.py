@@ -18,9 +18,11 @@ PERMITTED: dict[str, tuple[str, ...]] = {
 IO_MODULES = ("socket", "ssl", "threading", "selectors", "asyncio", "select")
 
 # Sanctioned reaches upward. ``treadle`` itself: the version string. run_simple switches
-# the dev tools and the static-file middleware on, importing them lazily.
+# the dev tools and the static-file middleware on, importing them lazily. treadle._speedups
+# is a leaf (C helpers for several layers, importing nothing of treadle).
 ALLOWED: dict[str, tuple[str, ...]] = {
     "server/handler.py": ("treadle",),
+    "server/threaded.py": ("treadle._speedups",),
     "server/serving.py": (
         "treadle.dev.debugger", "treadle.dev.reloader", "treadle.middleware.static",
     ),

@@ -1,4 +1,6 @@
-/* The LocalProxy attribute read in C: the one hot path of the context locals.
+/* Two hot spots in C, each with a pure-Python twin.
+ *
+ * 1. The LocalProxy attribute read: the one hot path of the context locals.
  *
  * A Python-level __getattribute__ costs a frame per `request.path`, about twice what
  * `var.get().path` costs. This base type's tp_getattro does the same lookup without one:
@@ -9,9 +11,17 @@
  *
  * The fields are set once, before the proxy is handed out, and never change: reading them
  * needs no lock, so the module declares that it runs without the GIL (free-threaded 3.13t).
+ *
+ * 2. watch_beacon(): the threaded server's standby thread waiting for the loop's inline
+ * request to stall (treadle.server.threaded). Its Python twin must take the GIL at every
+ * look, which costs the loop thread a GIL hand-over each time; this one looks at a shared
+ * counter without the GIL and takes it only to report a stall.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
 
 typedef struct {
     PyObject_HEAD
@@ -179,6 +189,70 @@ static PyType_Spec reader_spec = {
     .slots = reader_slots,
 };
 
+/* watch_beacon(beacon, interval) -> int
+ *
+ * beacon: a buffer of at least two aligned int64 (array('q')): [0] is odd while a
+ * request runs inline and changes with every request; [1] non-zero asks the watch to end.
+ * Sleeps `interval` seconds at a time without the GIL; returns [0] once it holds the same
+ * odd value at two looks in a row (a request has run for at least `interval`), or -1 once
+ * [1] is set. The writer is Python code storing whole aligned int64s, so a relaxed atomic
+ * load always sees one value or the other.
+ */
+static PyObject *
+watch_beacon(PyObject *module, PyObject *args)
+{
+    PyObject *beacon;
+    double interval;
+    if (!PyArg_ParseTuple(args, "Od:watch_beacon", &beacon, &interval)) {
+        return NULL;
+    }
+    if (!(interval > 0.0 && interval < 3600.0)) {
+        PyErr_SetString(PyExc_ValueError, "interval must be between 0 and 3600 seconds");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(beacon, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (view.len < (Py_ssize_t)(2 * sizeof(int64_t)) || ((uintptr_t)view.buf % sizeof(int64_t))) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "beacon must hold two aligned int64 values");
+        return NULL;
+    }
+    int64_t *slots = (int64_t *)view.buf;
+    struct timespec pause;
+    pause.tv_sec = (time_t)interval;
+    pause.tv_nsec = (long)((interval - (double)pause.tv_sec) * 1e9);
+    int64_t seen = -1, now;
+
+    Py_BEGIN_ALLOW_THREADS
+    for (;;) {
+        struct timespec left = pause;
+        while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+        }
+        if (__atomic_load_n(&slots[1], __ATOMIC_RELAXED)) {
+            now = -1;
+            break;
+        }
+        now = __atomic_load_n(&slots[0], __ATOMIC_RELAXED);
+        if ((now & 1) && now == seen) {
+            break;
+        }
+        seen = now;
+    }
+    Py_END_ALLOW_THREADS
+
+    PyBuffer_Release(&view);
+    return PyLong_FromLongLong((long long)now);
+}
+
+static PyMethodDef speedups_functions[] = {
+    {"watch_beacon", watch_beacon, METH_VARARGS,
+     "watch_beacon(beacon, interval): wait without the GIL until the inline request in "
+     "beacon[0] stalls (returns it) or beacon[1] asks to stop (returns -1)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static int
 speedups_exec(PyObject *module)
 {
@@ -207,6 +281,7 @@ static struct PyModuleDef speedups_module = {
     .m_name = "treadle._speedups",
     .m_doc = "C parts of treadle, each with a pure-Python twin (TREADLE_NO_SPEEDUPS=1 forces it).",
     .m_size = 0,
+    .m_methods = speedups_functions,
     .m_slots = speedups_slots,
 };
 

@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,6 +20,11 @@ import treadle.server.base
 import treadle.server.threaded
 from treadle.server.poller import SelectorPoller
 from treadle.server.threaded import ThreadPool
+
+try:
+    from treadle import _speedups as speedups
+except ImportError:  # built without a C compiler
+    speedups = None  # type: ignore[assignment]
 
 TIMEOUT = 5.0
 
@@ -196,7 +202,11 @@ def test_an_idle_thread_exits(monkeypatch: pytest.MonkeyPatch,
 # --- the engine ------------------------------------------------------------------------------
 
 
-def test_requests_in_sequence_are_served_by_one_thread(serve: Any) -> None:
+def test_requests_in_sequence_are_served_by_one_thread(
+        serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under the GIL they run inline: a long watch keeps a request delayed by the test's own
+    # threads from passing for a blocked one, which would move the loop to its other thread.
+    monkeypatch.setattr(treadle.server.threaded, "WATCH", 1.0)
     srv = serve(thread_name, threaded=True)
     with Client(srv.server.server_address) as client:
         names = {client.request().body for _ in range(50)}
@@ -275,9 +285,11 @@ def test_a_request_that_outlives_the_server_closes_its_socket(serve: Any) -> Non
     entered = threading.Event()
     release = threading.Event()
     sockets: list[int] = []  # the inode of the server's end of the connection
+    workers: list[threading.Thread] = []
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         sockets.append(os.fstat(environ["wsgi.input"]._source.fd).st_ino)
+        workers.append(threading.current_thread())
         entered.set()
         release.wait(TIMEOUT)
         start_response("200 OK", [])
@@ -288,7 +300,7 @@ def test_a_request_that_outlives_the_server_closes_its_socket(serve: Any) -> Non
         client.send(encode("GET", "/"))
         assert entered.wait(TIMEOUT)
         srv.stop()  # gives up on the request after graceful_timeout
-        [worker] = [t for t in threading.enumerate() if t.name.startswith("treadle-worker")]
+        [worker] = workers
         release.set()
         worker.join(TIMEOUT)
     assert not worker.is_alive()
@@ -301,3 +313,118 @@ def open_inodes() -> set[int]:
         with contextlib.suppress(OSError):
             inodes.add(os.stat(f"/proc/self/fd/{fd}").st_ino)
     return inodes
+
+
+# --- requests run inline on the loop's thread (under the GIL) ------------------------------
+
+WATCHERS = [pytest.param(treadle.server.threaded._watch_in_python, id="python")]
+if speedups is not None:
+    WATCHERS.append(pytest.param(speedups.watch_beacon, id="c"))
+
+
+@pytest.fixture(params=WATCHERS)
+def watcher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the standby with each watcher there is: the C one and its pure-Python twin."""
+    monkeypatch.setattr(treadle.server.threaded, "watch_beacon", request.param)
+
+
+def test_short_requests_run_inline_under_the_gil_and_on_the_pool_without(
+        serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A watch this long cannot mistake a request delayed by the test's own threads for one
+    # that blocks, so every request must have run inline.
+    monkeypatch.setattr(treadle.server.threaded, "WATCH", 1.0)
+    srv = serve(thread_name, threaded=True, threads=4)
+    clients = [Client(srv.server.server_address) for _ in range(5)]
+    try:
+        names = {client.request().body.decode() for client in clients for _ in range(20)}
+    finally:
+        for client in clients:
+            client.close()
+    prefix = "treadle-loop-" if threads_take_turns() else "treadle-worker-"
+    assert srv.server.runs_inline == threads_take_turns()
+    assert names and all(name.startswith(prefix) for name in names), names
+    if srv.server.runs_inline:
+        assert srv.server.pool.thread_count == 0
+        assert srv.server.takeovers == 0
+
+
+@pytest.mark.usefixtures("watcher")
+def test_a_request_that_blocks_inline_hands_the_loop_to_the_standby(serve: Any) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+    ran_on: dict[str, str] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ["PATH_INFO"]
+        ran_on[path] = threading.current_thread().name
+        if path == "/block":
+            entered.set()
+            release.wait(TIMEOUT)
+        else:
+            release.set()
+        start_response("200 OK", [])
+        return [path.encode()]
+
+    srv = serve(app, threaded=True, threads=4)
+    with Client(srv.server.server_address) as blocked, \
+            Client(srv.server.server_address) as other:
+        blocked.send(encode("GET", "/block"))
+        assert entered.wait(TIMEOUT)
+        # Served only if another thread took the loop over: /block holds the first one.
+        assert other.request(path="/release").body == b"/release"
+        assert blocked.response().body == b"/block"
+        # The blocked thread came back as the standby: the loop keeps serving.
+        assert other.request(path="/after").body == b"/after"
+    if srv.server.runs_inline:
+        assert ran_on["/block"].startswith("treadle-loop-")
+        assert srv.server.takeovers >= 1
+
+
+@pytest.mark.usefixtures("watcher")
+def test_the_loop_threads_end_with_the_server(serve: Any) -> None:
+    srv = serve(thread_name, threaded=True)
+    assert get(srv).status == 200
+    srv.stop()
+    loop_threads = [t for t in threading.enumerate() if t.name.startswith("treadle-loop-")]
+    for thread in loop_threads:
+        thread.join(TIMEOUT)
+    assert not [t for t in loop_threads if t.is_alive()]
+
+
+@pytest.mark.parametrize("watch", WATCHERS)
+def test_the_watch_reports_a_request_seen_twice(watch: Any) -> None:
+    beacon = array("q", (0, 0))
+    seen: list[int] = []
+    watcher = threading.Thread(target=lambda: seen.append(watch(beacon, 0.002)))
+    watcher.start()
+    for ticket in range(1, 2001):  # requests that start and end keep it watching
+        beacon[0] = ticket
+    beacon[0] = 2001  # one that never ends
+    watcher.join(TIMEOUT)
+    assert seen == [2001]
+
+
+@pytest.mark.parametrize("watch", WATCHERS)
+def test_the_watch_ends_when_asked(watch: Any) -> None:
+    beacon = array("q", (2, 0))
+    seen: list[int] = []
+    watcher = threading.Thread(target=lambda: seen.append(watch(beacon, 0.002)))
+    watcher.start()
+    beacon[1] = 1
+    watcher.join(TIMEOUT)
+    assert seen == [-1]
+
+
+@pytest.mark.skipif(speedups is None, reason="treadle._speedups was not built")
+def test_the_c_watch_refuses_a_beacon_it_cannot_read() -> None:
+    assert speedups is not None
+    with pytest.raises(ValueError, match="two aligned int64"):
+        speedups.watch_beacon(array("q", (0,)), 0.002)
+    with pytest.raises(ValueError, match="interval"):
+        speedups.watch_beacon(array("q", (0, 0)), 0.0)
+    with pytest.raises(TypeError):
+        speedups.watch_beacon([0, 0], 0.002)  # not a buffer
+
+
+def threads_take_turns() -> bool:
+    return treadle.server.threaded.parallelism() == 1

@@ -18,6 +18,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -131,6 +132,9 @@ class BaseServer:
         self._wake_pending = False
         self._error: BaseException | None = None
         self._channels: set[Channel] = set()
+        # What the last poll reported and the loop has yet to act on: kept here, so a
+        # thread taking over the loop (see ThreadedServer) carries on where it stopped.
+        self._events: deque[Any] = deque()
         self._accepting = False
         self._stop_requested = False
         self._running = False
@@ -159,8 +163,7 @@ class BaseServer:
             self._stopped.clear()
         try:
             self._resume_accepting()
-            self._loop()
-            self._graceful_stop()
+            self._run()
         finally:
             self._abort_all()
             self._finish()
@@ -237,6 +240,11 @@ class BaseServer:
     def _setup(self) -> None:
         """Create engine resources (called at the end of ``__init__``)."""
 
+    def _run(self) -> None:
+        """Run the loop until a stop, then stop gracefully (``serve_forever``'s thread)."""
+        self._loop()
+        self._graceful_stop()
+
     def _dispatch(self, ch: Channel, head: Request) -> None:
         raise NotImplementedError
 
@@ -260,10 +268,14 @@ class BaseServer:
         monotonic = time.monotonic
         next_sweep = monotonic() + self._sweep_interval
         housekeep = self._housekeep
+        events = self._events
         wake_at = next_sweep
         while not self._stop_requested:
-            timeout = wake_at - monotonic()
-            for ch in poll(timeout if timeout > 0 else 0):
+            if not events:
+                timeout = wake_at - monotonic()
+                events.extend(poll(timeout if timeout > 0 else 0))
+            while events:
+                ch = events.popleft()
                 if ch is _LISTENER:
                     self._accept()
                 else:
@@ -312,12 +324,14 @@ class BaseServer:
                 continue  # the client gave up before we accepted it
             ch = self._adopt(sock, address, deadline)
             add(ch.fd, ch, oneshot=oneshot)
+            full = len(channels) >= config.max_connections
+            if full:  # before serving: the request may end on another thread's loop
+                self._pause_accepting()
             if context is None:
                 self._read(ch)  # the request often arrives with the connection
             else:
                 self._handshake(ch)
-            if len(channels) >= config.max_connections:
-                self._pause_accepting()
+            if full:
                 return
 
     def _adopt(self, sock: socket.socket, address: Any, deadline: float) -> Channel:
@@ -612,24 +626,28 @@ class BaseServer:
             self._wake_pending = False
         now = time.monotonic()
         for ch, state in returns:
-            # Parked even when stopping: the graceful loop serves a request the
-            # client sent meanwhile, or closes the connection if none came.
-            if state == IDLE:
-                ch.state = IDLE
-                ch.deadline = now + self.config.keepalive_timeout
-            elif state == HEAD:
-                ch.state = HEAD
-                ch.deadline = now + self.config.header_timeout
-            elif state == ANSWERED:
-                self._close_answered(ch)
-                continue
-            else:
-                self._start_close(ch)
-                continue
-            try:
-                self._poller.arm(ch.fd)
-            except OSError:
-                self._close(ch)
+            self._settle(ch, state, now)
+
+    def _settle(self, ch: Channel, state: int, now: float) -> None:
+        """Take back a channel served off the loop (one-shot engines), in ``state``."""
+        # Parked even when stopping: the graceful loop serves a request the
+        # client sent meanwhile, or closes the connection if none came.
+        if state == IDLE:
+            ch.state = IDLE
+            ch.deadline = now + self.config.keepalive_timeout
+        elif state == HEAD:
+            ch.state = HEAD
+            ch.deadline = now + self.config.header_timeout
+        elif state == ANSWERED:
+            self._close_answered(ch)
+            return
+        else:
+            self._start_close(ch)
+            return
+        try:
+            self._poller.arm(ch.fd)
+        except OSError:
+            self._close(ch)
 
     def _fail(self, exc: BaseException) -> None:
         """Record an error ``serve_forever`` must re-raise, and stop."""
@@ -649,6 +667,11 @@ class BaseServer:
         close by lingering, so no reset can eat a response."""
         self.stopping = True
         self._pause_accepting()
+        events = self._events
+        while events:  # reported before the stop; one-shot ones would not fire again
+            ch = events.popleft()
+            if ch is not _LISTENER:
+                self._ready(ch)
         self._drain_backlog()
         # Our copy of the listener goes now: later connections are refused, not reset.
         self.socket.close()

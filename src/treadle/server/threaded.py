@@ -4,16 +4,27 @@ A connection holds a thread only while a request is in flight; between
 requests it waits in the loop. The pool starts threads on demand up to
 ``threads`` and never beyond, so a flood of clients queues instead of
 spawning a thread each; threads idle for a minute exit.
+
+Under the GIL, handing a request from the loop's thread to another costs
+more than a short request itself (the GIL changes hands at every system
+call while two threads are runnable). So the loop runs a request inline
+when nothing is queued, and a standby thread watches it: a request still
+running after one ``WATCH`` period has blocked, and the standby takes
+over the loop, which then hands requests to the pool for ``BACKOFF``
+seconds. The stalled thread becomes the standby when its request ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from treadle.http.events import Request
 from treadle.server.base import NEVER, BaseServer
@@ -31,6 +42,38 @@ PATIENCE = 0.001
 SATURATED = 0.9
 SAMPLE = 0.01
 IDLE_EXIT = 60.0  # seconds a parked thread waits for work before it exits
+# The standby looks at the loop's inline request every WATCH seconds; one seen twice has
+# blocked the loop for at least that long (up to twice as long) and the standby takes over.
+# Without the C watcher each look takes the GIL from the loop, so it looks less often.
+WATCH = 0.002
+WATCH_IN_PYTHON = 0.01
+# After a takeover every request goes to the pool for a while: BACKOFF seconds at first,
+# twice as long as last time after one that came soon after the last (an app that blocks
+# often), at most BACKOFF_MAX. A lone stall (a slow first request, a preempted thread)
+# costs little.
+BACKOFF = 0.05
+BACKOFF_MAX = 1.0
+
+
+def _watch_in_python(beacon: Any, interval: float) -> int:
+    """The pure-Python twin of ``treadle._speedups.watch_beacon``."""
+    seen = -1
+    while True:
+        time.sleep(interval)
+        if beacon[1]:
+            return -1
+        now: int = beacon[0]
+        if now & 1 and now == seen:
+            return now
+        seen = now
+
+
+watch_beacon: Callable[[Any, float], int] = _watch_in_python
+if not os.environ.get("TREADLE_NO_SPEEDUPS"):
+    with contextlib.suppress(ImportError):  # built without a C compiler: the twin
+        from treadle._speedups import watch_beacon
+if watch_beacon is _watch_in_python:
+    WATCH = WATCH_IN_PYTHON
 
 
 def parallelism() -> int:
@@ -201,27 +244,144 @@ class ThreadPool:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
+class _LoopLost(BaseException):
+    """Unwinds a loop thread whose inline request outlived ``WATCH``: another has the loop."""
+
+
 class ThreadedServer(BaseServer):
-    """Serves requests on a bounded thread pool fed by the I/O loop (``threaded=True``)."""
+    """Serves requests on a bounded thread pool fed by the I/O loop (``threaded=True``).
+
+    Under the GIL the loop runs on two threads taking turns (see the module
+    docstring) and ``serve_forever``'s thread waits; a request run inline
+    takes one of the ``threads`` slots, so the pool has one thread less.
+    """
 
     multithread = True
     _oneshot = True
 
     def _setup(self) -> None:
-        self.pool = ThreadPool(self.config.threads, self._work, self._hand_back)
+        threads = self.config.threads
+        # Inline running pays only where threads take turns, and needs a thread to spare.
+        self.runs_inline = threads > 1 and parallelism() == 1
+        self.pool = ThreadPool(threads - 1 if self.runs_inline else threads, self._work,
+                               self._hand_back)
+        self._role = threading.Lock()  # guards the fields below
+        self._turn = 0  # bumped at each takeover: the inline request's thread lost the loop
+        # Odd while a request runs inline, bumped at its start and end; the standby watches
+        # its copy in beacon[0] (see watch_beacon). beacon[1] = 1 ends the watch.
+        self._ticket = 0
+        self._beacon = array("q", (0, 0))
+        self._standby: threading.Thread | None = None
+        self._ending = False
+        self._ended = threading.Event()
+        self._pool_until = 0.0  # monotonic time until which requests go to the pool
+        self._backoff = BACKOFF
+        self.takeovers = 0  # how often a blocked inline request cost the loop its thread
+        self._leader_id = 0  # threading.get_ident() of the thread running the loop
+
+    def _run(self) -> None:
+        if not self.runs_inline:
+            super()._run()
+            return
+        leader, standby = (threading.Thread(target=self._take_turns, args=(lead,),
+                                            name=f"treadle-loop-{n}", daemon=True)
+                           for n, lead in ((1, True), (2, False)))
+        self._standby = standby  # from the first request on: it watches once it runs
+        standby.start()
+        leader.start()
+        try:
+            self._ended.wait()
+        except BaseException:  # KeyboardInterrupt: stop gracefully all the same
+            self.request_stop()
+            self._ended.wait(self.config.graceful_timeout + 1.0)
+            raise
+
+    def _take_turns(self, lead: bool) -> None:
+        """A loop thread: lead, or stand by until the leader blocks, until the server stops."""
+        try:
+            while lead or self._stand_by():
+                self._leader_id = threading.get_ident()
+                try:
+                    self._loop()
+                except _LoopLost:
+                    lead = False
+                    continue
+                self._graceful_stop()
+                break
+            else:
+                return  # the server ended while this thread stood by
+        except BaseException as exc:  # a bug, or passthrough_errors: serve_forever re-raises it
+            self._fail(exc)
+        self._ended.set()
+
+    def _stand_by(self) -> bool:
+        """Watch the leader's inline request; True once this thread has taken the loop over,
+        False when the server ends first."""
+        with self._role:
+            if self._ending:
+                return False
+            self._standby = threading.current_thread()
+        while True:
+            stalled = watch_beacon(self._beacon, WATCH)
+            with self._role:
+                if self._ending:
+                    self._standby = None
+                    return False
+                if stalled == self._ticket:  # still the request seen twice: take over
+                    self._turn += 1
+                    self._ticket += 1  # that request no longer holds the loop
+                    self._beacon[0] = self._ticket
+                    self._standby = None
+                    self._back_off()
+                    return True
+
+    def _back_off(self) -> None:
+        """Under the role lock, at a takeover: send requests to the pool for a while."""
+        now = time.monotonic()
+        self.takeovers += 1
+        soon = now - self._pool_until < 2 * self._backoff
+        self._backoff = min(BACKOFF_MAX, 2 * self._backoff) if soon else BACKOFF
+        self._pool_until = now + self._backoff
 
     def _dispatch(self, ch: Channel, head: Request) -> None:
         # The loop's sweep watches this deadline only under a supervisor's timeout.
         timeout = self._request_timeout
         ch.deadline = time.monotonic() + timeout if timeout else NEVER
-        self.pool.submit(ch, head)
+        if (self.runs_inline and self._standby is not None and not self.stopping
+                and not self.pool.queued and not head.expect_continue
+                and (not ch.body_pending or not (head.chunked or head.content_length))
+                and self._pool_free()):
+            self._serve_inline(ch, head)
+        else:
+            self.pool.submit(ch, head)
+
+    def _pool_free(self) -> bool:
+        """Whether the pool-only period after a takeover is over."""
+        return time.monotonic() >= self._pool_until
+
+    def _serve_inline(self, ch: Channel, head: Request) -> None:
+        role = self._role
+        beacon = self._beacon
+        with role:
+            turn = self._turn
+            self._ticket = beacon[0] = self._ticket + 1
+        state = self._work(ch, head)
+        with role:
+            lost = self._turn != turn
+            if not lost:
+                self._ticket = beacon[0] = self._ticket + 1
+        if lost:
+            self._hand_back(ch, state)  # to the new leader (or closed, if it has stopped)
+            raise _LoopLost
+        self._settle(ch, state, time.monotonic())
 
     def _housekeep(self, now: float) -> float:
         return self.pool.nudge(now)
 
     def _may_read_ahead(self) -> bool:
-        # Only when nobody waits: a queued request is served first, in order.
-        return not self.pool.queued
+        # Only when nobody waits: a queued request is served first, in order. Not inline
+        # either: there the loop's next poll finds the client's next request as cheaply.
+        return not self.pool.queued and threading.get_ident() != self._leader_id
 
     def _work(self, ch: Channel, head: Request) -> int:
         """Serve on a pool thread; the state the channel goes back in (never raises)."""
@@ -235,4 +395,7 @@ class ThreadedServer(BaseServer):
 
     def _finish(self) -> None:
         # The graceful period is over: threads still in the app are abandoned (daemons).
+        with self._role:
+            self._ending = True
+            self._beacon[1] = 1
         self.pool.stop(timeout=0.2)
