@@ -123,10 +123,14 @@ def exchange(sock: socket.socket, path: str) -> Response:
 
 
 def connect(port: int) -> socket.socket | None:
-    """A connection, or None if it was refused."""
+    """A connection, or None if it was refused.
+
+    A reset during the handshake counts as refused: the server closed its listener with
+    this connection still in the kernel's queue, before any request was sent on it.
+    """
     try:
         return socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
         return None
 
 
