@@ -428,3 +428,56 @@ def test_the_c_watch_refuses_a_beacon_it_cannot_read() -> None:
 
 def threads_take_turns() -> bool:
     return treadle.server.threaded.parallelism() == 1
+
+
+def test_the_standby_serves_the_rest_of_the_batch_a_blocked_request_came_in(
+        serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # /block, /fast-1 and /fast-2 arrive while the loop is held, so its next poll reports
+    # them together; /block then blocks inline, and the two behind it must not wait for it.
+    held = threading.Event()
+    hold = threading.Event()
+    blocked = threading.Event()
+    unblock = threading.Event()
+    unblocked = threading.Event()
+    watching = threading.Event()
+    watch = treadle.server.threaded.watch_beacon
+
+    def gated_watch(beacon: Any, interval: float) -> int:
+        watching.wait(TIMEOUT)  # no takeover while /hold holds the loop
+        return watch(beacon, interval)
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ["PATH_INFO"]
+        if path == "/hold":
+            held.set()
+            hold.wait(TIMEOUT)
+        elif path == "/block":
+            blocked.set()
+            unblock.wait(TIMEOUT)
+            unblocked.set()
+        start_response("200 OK", [])
+        return [path.encode()]
+
+    monkeypatch.setattr(treadle.server.threaded, "watch_beacon", gated_watch)
+    srv = serve(app, threaded=True, threads=4)
+    address = srv.server.server_address
+    with Client(address) as holder, Client(address) as slow, Client(address) as one, \
+            Client(address) as two:
+        assert holder.request().status == 200  # every connection is accepted and parked
+        for client in (slow, one, two):
+            assert client.request().status == 200
+        holder.send(encode("GET", "/hold"))
+        assert held.wait(TIMEOUT)
+        slow.send(encode("GET", "/block"))  # first ready, so first in the next batch
+        one.send(encode("GET", "/fast-1"))
+        two.send(encode("GET", "/fast-2"))
+        hold.set()
+        assert holder.response().body == b"/hold"
+        if srv.server.runs_inline:
+            assert blocked.wait(TIMEOUT)
+        watching.set()
+        assert one.response().body == b"/fast-1"
+        assert two.response().body == b"/fast-2"
+        assert not unblocked.is_set(), "the rest of the batch waited for the blocked request"
+        unblock.set()
+        assert slow.response().body == b"/block"

@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from treadle.http.connection import Connection
@@ -132,9 +132,11 @@ class BaseServer:
         self._wake_pending = False
         self._error: BaseException | None = None
         self._channels: set[Channel] = set()
-        # What the last poll reported and the loop has yet to act on: kept here, so a
-        # thread taking over the loop (see ThreadedServer) carries on where it stopped.
-        self._events: deque[Any] = deque()
+        # The loop's current batch of ready events, and those it did not get to act on
+        # because a takeover (see ThreadedServer) or an exception stopped it: the next turn
+        # of the loop, on whichever thread, starts there. One-shot events do not fire twice.
+        self._batch: Iterator[Any] = iter(())
+        self._leftovers: deque[Any] = deque()
         self._accepting = False
         self._stop_requested = False
         self._running = False
@@ -268,18 +270,23 @@ class BaseServer:
         monotonic = time.monotonic
         next_sweep = monotonic() + self._sweep_interval
         housekeep = self._housekeep
-        events = self._events
+        leftovers = self._leftovers
         wake_at = next_sweep
         while not self._stop_requested:
-            if not events:
-                timeout = wake_at - monotonic()
-                events.extend(poll(timeout if timeout > 0 else 0))
-            while events:
-                ch = events.popleft()
-                if ch is _LISTENER:
-                    self._accept()
-                else:
-                    self._ready(ch)
+            if leftovers:
+                self._take_leftovers()
+            timeout = wake_at - monotonic()
+            self._batch = events = iter(poll(timeout if timeout > 0 else 0))
+            try:
+                for ch in events:
+                    if ch is _LISTENER:
+                        self._accept()
+                    else:
+                        self._ready(ch)
+            except BaseException:
+                leftovers.extend(events)
+                self._poller.wake()
+                raise
             if self._returns:
                 self._take_returns()
             now = monotonic()
@@ -287,6 +294,18 @@ class BaseServer:
                 self._sweep(now)
                 next_sweep = now + self._sweep_interval
             wake_at = min(next_sweep, housekeep(now))
+
+    def _take_leftovers(self) -> None:
+        """Act on events an exception left unhandled, for channels that are still open."""
+        leftovers = self._leftovers
+        channels = self._channels
+        while leftovers:
+            ch = leftovers.popleft()
+            if ch is _LISTENER:
+                if self._accepting:
+                    self._accept()
+            elif ch in channels:
+                self._ready(ch)
 
     def _ready(self, ch: Channel) -> None:
         """Act on a channel the poller reported."""
@@ -667,11 +686,7 @@ class BaseServer:
         close by lingering, so no reset can eat a response."""
         self.stopping = True
         self._pause_accepting()
-        events = self._events
-        while events:  # reported before the stop; one-shot ones would not fire again
-            ch = events.popleft()
-            if ch is not _LISTENER:
-                self._ready(ch)
+        self._take_leftovers()  # reported before the stop: one-shot ones would not fire again
         self._drain_backlog()
         # Our copy of the listener goes now: later connections are refused, not reset.
         self.socket.close()

@@ -332,6 +332,8 @@ class ThreadedServer(BaseServer):
                     self._ticket += 1  # that request no longer holds the loop
                     self._beacon[0] = self._ticket
                     self._standby = None
+                    # The rest of the stalled thread's batch, which it will not touch again.
+                    self._leftovers.extend(self._batch)
                     self._back_off()
                     return True
 
