@@ -1,12 +1,13 @@
 """The I/O loop every engine shares: accept, TLS handshakes, parked connections, timeouts, stop.
 
-Rules: only the loop thread touches a channel's state and its poller
-registration, adds, removes and closes channels. A channel is BUSY while a
-worker serves it; the worker gives it back through ``_hand_back`` (a locked
-list plus one wake-up byte per batch) and the loop re-arms it, batching what
-would be a system call on every worker. Engines differ only in ``_dispatch``:
-run the request inline or hand it to a thread. Under a supervisor the loop
-also reports over a pipe (:data:`BEAT`).
+Rules: only the thread running the loop touches a channel's state and its
+poller registration, adds, removes and closes channels. (One thread at a time
+runs it; the threaded engine can move it to another thread, see there.) A
+channel is BUSY while a worker serves it; the worker gives it back through
+``_hand_back`` (a locked list plus one wake-up byte per batch) and the loop
+re-arms it, batching what would be a system call on every worker. Engines
+differ only in ``_dispatch``: run the request inline or hand it to a thread.
+Under a supervisor the loop also reports over a pipe (:data:`BEAT`).
 """
 
 from __future__ import annotations
