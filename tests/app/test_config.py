@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import types
 from datetime import timedelta
@@ -96,6 +97,8 @@ def test_from_envvar_unset_variable_explains_fix(monkeypatch: pytest.MonkeyPatch
 
 
 def test_from_prefixed_env_parses_json_and_keeps_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.startswith("TREADLE_")]:
+        monkeypatch.delenv(name)  # the machine's own (TREADLE_FT_PYTHON for .ci/run, ...)
     monkeypatch.setenv("TREADLE_PORT", "8080")
     monkeypatch.setenv("TREADLE_FLAG", "true")
     monkeypatch.setenv("TREADLE_NAME", "plain text")
