@@ -481,3 +481,32 @@ def test_the_standby_serves_the_rest_of_the_batch_a_blocked_request_came_in(
         assert not unblocked.is_set(), "the rest of the batch waited for the blocked request"
         unblock.set()
         assert slow.response().body == b"/block"
+
+
+def test_after_a_takeover_requests_go_to_the_pool_for_a_while(
+        serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(treadle.server.threaded, "BACKOFF", 60.0)
+    entered = threading.Event()
+    release = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/block":
+            entered.set()
+            release.wait(TIMEOUT)
+        start_response("200 OK", [])
+        return [threading.current_thread().name.encode()]
+
+    srv = serve(app, threaded=True, threads=4)
+    with Client(srv.server.server_address) as blocked, \
+            Client(srv.server.server_address) as other:
+        blocked.send(encode("GET", "/block"))
+        assert entered.wait(TIMEOUT)
+        # Taken over (under the GIL) or not, these run on the pool: an app that has just
+        # blocked the loop is not trusted with it again for BACKOFF seconds.
+        names = [other.request().body.decode() for _ in range(5)]
+        release.set()
+        assert blocked.response().status == 200
+        names += [other.request().body.decode() for _ in range(5)]
+    assert all(name.startswith("treadle-worker-") for name in names), names
+    if srv.server.runs_inline:
+        assert srv.server.takeovers == 1

@@ -341,7 +341,7 @@ class ThreadedServer(BaseServer):
         """Under the role lock, at a takeover: send requests to the pool for a while."""
         now = time.monotonic()
         self.takeovers += 1
-        soon = now - self._pool_until < 2 * self._backoff
+        soon = self._pool_until and now - self._pool_until < 2 * self._backoff
         self._backoff = min(BACKOFF_MAX, 2 * self._backoff) if soon else BACKOFF
         self._pool_until = now + self._backoff
 
