@@ -133,9 +133,9 @@ class BaseServer:
         self._wake_pending = False
         self._error: BaseException | None = None
         self._channels: set[Channel] = set()
-        # The loop's current batch of ready events, and those it did not get to act on
-        # because a takeover (see ThreadedServer) or an exception stopped it: the next turn
-        # of the loop, on whichever thread, starts there. One-shot events do not fire twice.
+        # The loop's current batch of ready events, and those a takeover (see
+        # ThreadedServer) left it without acting on: the next turn of the loop, on whichever
+        # thread, starts there. One-shot events do not fire twice.
         self._batch: Iterator[Any] = iter(())
         self._leftovers: deque[Any] = deque()
         self._accepting = False
@@ -278,16 +278,11 @@ class BaseServer:
                 self._take_leftovers()
             timeout = wake_at - monotonic()
             self._batch = events = iter(poll(timeout if timeout > 0 else 0))
-            try:
-                for ch in events:
-                    if ch is _LISTENER:
-                        self._accept()
-                    else:
-                        self._ready(ch)
-            except BaseException:
-                leftovers.extend(events)
-                self._poller.wake()
-                raise
+            for ch in events:
+                if ch is _LISTENER:
+                    self._accept()
+                else:
+                    self._ready(ch)
             if self._returns:
                 self._take_returns()
             now = monotonic()
@@ -297,7 +292,7 @@ class BaseServer:
             wake_at = min(next_sweep, housekeep(now))
 
     def _take_leftovers(self) -> None:
-        """Act on events an exception left unhandled, for channels that are still open."""
+        """Act on events a takeover left unhandled, for channels that are still open."""
         leftovers = self._leftovers
         channels = self._channels
         while leftovers:

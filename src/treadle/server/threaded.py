@@ -267,9 +267,8 @@ class ThreadedServer(BaseServer):
                                self._hand_back)
         self._role = threading.Lock()  # guards the fields below
         self._turn = 0  # bumped at each takeover: the inline request's thread lost the loop
-        # Odd while a request runs inline, bumped at its start and end; the standby watches
-        # its copy in beacon[0] (see watch_beacon). beacon[1] = 1 ends the watch.
-        self._ticket = 0
+        # beacon[0]: the ticket, odd while a request runs inline, bumped at its start and
+        # end; the standby watches it (see watch_beacon). beacon[1] = 1 ends the watch.
         self._beacon = array("q", (0, 0))
         self._standby: threading.Thread | None = None
         self._ending = False
@@ -327,10 +326,9 @@ class ThreadedServer(BaseServer):
                 if self._ending:
                     self._standby = None
                     return False
-                if stalled == self._ticket:  # still the request seen twice: take over
+                if stalled == self._beacon[0]:  # still the request seen twice: take over
                     self._turn += 1
-                    self._ticket += 1  # that request no longer holds the loop
-                    self._beacon[0] = self._ticket
+                    self._beacon[0] += 1  # that request no longer holds the loop
                     self._standby = None
                     # The rest of the stalled thread's batch, which it will not touch again.
                     self._leftovers.extend(self._batch)
@@ -348,30 +346,27 @@ class ThreadedServer(BaseServer):
     def _dispatch(self, ch: Channel, head: Request) -> None:
         # The loop's sweep watches this deadline only under a supervisor's timeout.
         timeout = self._request_timeout
-        ch.deadline = time.monotonic() + timeout if timeout else NEVER
+        now = time.monotonic()
+        ch.deadline = now + timeout if timeout else NEVER
         if (self.runs_inline and self._standby is not None and not self.stopping
                 and not self.pool.queued and not head.expect_continue
                 and (not ch.body_pending or not (head.chunked or head.content_length))
-                and self._pool_free()):
+                and now >= self._pool_until):  # not in the pool-only period after a takeover
             self._serve_inline(ch, head)
         else:
             self.pool.submit(ch, head)
-
-    def _pool_free(self) -> bool:
-        """Whether the pool-only period after a takeover is over."""
-        return time.monotonic() >= self._pool_until
 
     def _serve_inline(self, ch: Channel, head: Request) -> None:
         role = self._role
         beacon = self._beacon
         with role:
             turn = self._turn
-            self._ticket = beacon[0] = self._ticket + 1
+            beacon[0] += 1
         state = self._work(ch, head)
         with role:
             lost = self._turn != turn
             if not lost:
-                self._ticket = beacon[0] = self._ticket + 1
+                beacon[0] += 1
         if lost:
             self._hand_back(ch, state)  # to the new leader (or closed, if it has stopped)
             raise _LoopLost
@@ -386,7 +381,7 @@ class ThreadedServer(BaseServer):
         return not self.pool.queued and threading.get_ident() != self._leader_id
 
     def _work(self, ch: Channel, head: Request) -> int:
-        """Serve on a pool thread; the state the channel goes back in (never raises)."""
+        """Serve on a pool thread or inline; the state the channel goes back in (never raises)."""
         try:
             return self._serve(ch, head)
         except OSError as exc:
