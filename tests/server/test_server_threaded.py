@@ -20,6 +20,7 @@ import treadle.server.base
 import treadle.server.threaded
 from treadle.server.poller import SelectorPoller
 from treadle.server.threaded import ThreadPool
+from treadle.serving import make_server
 
 try:
     from treadle import _speedups as speedups
@@ -510,3 +511,80 @@ def test_after_a_takeover_requests_go_to_the_pool_for_a_while(
     assert all(name.startswith("treadle-worker-") for name in names), names
     if srv.server.runs_inline:
         assert srv.server.takeovers == 1
+
+
+def test_a_takeover_takes_back_channels_whose_wake_up_the_stalled_thread_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pool thread hands a channel back while the loop is busy; the loop's next poll reads
+    # that wake-up together with a request that then blocks inline. The thread that takes
+    # the loop over gets no wake-up of its own, yet must take the channel back: else its
+    # connection waits for the loop's next sweep (an hour here, to make that a hang).
+    in_pool = threading.Event()
+    pool_release = threading.Event()
+    handed_back = threading.Event()
+    gate = threading.Event()
+    gated = threading.Event()
+    resume = threading.Event()
+    blocked = threading.Event()
+    unblock = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ["PATH_INFO"]
+        if path == "/pool":
+            environ["wsgi.input"].read()
+            in_pool.set()
+            pool_release.wait(TIMEOUT)
+        elif path == "/block":
+            blocked.set()
+            unblock.wait(TIMEOUT)
+        start_response("200 OK", [])
+        return [path.encode()]
+
+    hand_back = treadle.server.threaded.ThreadedServer._hand_back
+
+    def noted_hand_back(self: Any, ch: Any, state: int) -> None:
+        hand_back(self, ch, state)
+        handed_back.set()
+
+    monkeypatch.setattr(treadle.server.threaded.ThreadedServer, "_hand_back", noted_hand_back)
+    server = make_server("127.0.0.1", 0, app, threaded=True, threads=4)
+    server._sweep_interval = 3600.0
+    nudge = server.pool.nudge
+
+    def gated_nudge(now: float) -> float:  # the loop's chore after each batch
+        if gate.is_set() and not gated.is_set():
+            gated.set()
+            resume.wait(TIMEOUT)
+        return nudge(now)
+
+    monkeypatch.setattr(server.pool, "nudge", gated_nudge)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    address = server.server_address
+    try:
+        with Client(address) as pooled, Client(address) as nudger, Client(address) as slow:
+            for client in (pooled, nudger, slow):  # accepted and parked
+                assert client.request().status == 200
+            # Expect: 100-continue always goes to the pool.
+            pooled.send(encode("POST", "/pool", {"Expect": "100-continue"}, b"x"))
+            assert in_pool.wait(TIMEOUT)
+            gate.set()
+            nudger.send(encode("GET", "/"))  # a batch, after which the loop waits in nudge
+            assert gated.wait(TIMEOUT)
+            pool_release.set()
+            assert pooled.response("POST").body == b"/pool"
+            assert handed_back.wait(TIMEOUT)  # its wake-up is written, no loop has read it
+            slow.send(encode("GET", "/block"))  # ready with it in the loop's next poll
+            resume.set()
+            assert blocked.wait(TIMEOUT)
+            assert nudger.response().status == 200
+            # /block holds a loop thread; the handed-back connection is served all the same.
+            assert pooled.request(path="/after").body == b"/after"
+            unblock.set()
+            assert slow.response().body == b"/block"
+    finally:
+        unblock.set()
+        resume.set()
+        server.shutdown()
+        server.server_close()
+        serving.join(TIMEOUT)

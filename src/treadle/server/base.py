@@ -276,6 +276,11 @@ class BaseServer:
         while not self._stop_requested:
             if leftovers:
                 self._take_leftovers()
+            # Before polling, not only after: a thread taking the loop over mid-batch (see
+            # ThreadedServer) starts here, and the wake-up for these returns may have gone
+            # to the poll of the thread it took over from.
+            if self._returns:
+                self._take_returns()
             timeout = wake_at - monotonic()
             self._batch = events = iter(poll(timeout if timeout > 0 else 0))
             for ch in events:
@@ -283,8 +288,6 @@ class BaseServer:
                     self._accept()
                 else:
                     self._ready(ch)
-            if self._returns:
-                self._take_returns()
             now = monotonic()
             if now >= next_sweep:
                 self._sweep(now)
