@@ -92,13 +92,15 @@ class Measured:
     rounds: tuple[float, ...] = ()  # req/s of every round, when the run was repeated
 
 
+def requests_per_s(measured: Measured) -> float | None:
+    return measured.report.requests_per_s if measured.report else None
+
+
 def median_of(rounds: list[Measured]) -> Measured:
     """The round with the median req/s, carrying every round's figure."""
-    good = sorted((m for m in rounds if m.report is not None),
-                  key=lambda m: m.report.requests_per_s if m.report else 0.0)  # fmt: skip
-    if not good:
-        return rounds[-1]
-    middle = good[len(good) // 2]
+    middle = report.median_round(rounds, requests_per_s)
+    if middle.report is None:
+        return middle
     figures = tuple(m.report.requests_per_s for m in rounds if m.report is not None)
     return Measured(middle.run, middle.report, middle.gil_seen, rounds=figures)
 

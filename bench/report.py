@@ -10,10 +10,11 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 from loadgen import WRK_SOCKET_TIMEOUT_S, WrkReport
 from scenarios import PythonScenario, ServerSpec, Target, WrkScenario
@@ -22,6 +23,18 @@ from servers import GroupMemory
 # Whose versions the results page records.
 PACKAGES = ("treadle", "httptools", "Werkzeug", "Flask", "gunicorn", "waitress", "granian")
 MISSING = "—"
+
+Round = TypeVar("Round")
+
+
+def median_round(rounds: Sequence[Round], rate: Callable[[Round], float | None]) -> Round:
+    """The round with the median rate (the upper middle one of an even count), reported
+    whole so its latencies go with its rate; a failed round (no rate) is chosen only when
+    every round failed."""
+    measured = sorted((r for r in rounds if rate(r) is not None), key=lambda r: rate(r) or 0.0)
+    if not measured:
+        return rounds[-1]
+    return measured[len(measured) // 2]
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,7 @@ class Outcome:
     reference: WrkReport | None = None
     memory: GroupMemory | None = None
     error: str | None = None
+    rounds: tuple[float, ...] = ()  # req/s of every round, when the scenario ran several
 
 
 def format_rps(value: float) -> str:
@@ -110,6 +124,10 @@ def scenario_table(scenario: WrkScenario, outcomes: Sequence[Outcome],
     if scenario.reference_path:
         headers += [f"CPU allows ({scenario.reference_path} req/s)", "% of that"]
         right += [True, True]
+    show_rounds = any(len(o.rounds) > 1 for o in outcomes)
+    if show_rounds:
+        headers.append("every round (req/s)")
+        right.append(True)
     for t in treadles:
         headers.append(f"{t.server} ÷ row")
         right.append(True)
@@ -129,6 +147,8 @@ def scenario_table(scenario: WrkScenario, outcomes: Sequence[Outcome],
         if scenario.reference_path:
             ref = outcome.reference.requests_per_s if outcome.reference else 0.0
             row += [format_rps(ref) if ref else MISSING, format_percent(r.requests_per_s, ref)]
+        if show_rounds:
+            row.append(" / ".join(format_rps(rate) for rate in outcome.rounds) or MISSING)
         for t in treadles:
             assert t.report is not None
             row.append(format_ratio(t.report.requests_per_s, r.requests_per_s))

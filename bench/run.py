@@ -45,8 +45,8 @@ OUT_DIR = BENCH_DIR / "out"
 PLOT_PATH = BENCH_DIR.parent / "docs" / "bench.png"
 
 # Run lengths, in seconds: the default run and --quick.
-DEFAULTS = {"duration": 10.0, "warmup": 2.0}
-QUICK = {"duration": 3.0, "warmup": 1.0}
+DEFAULTS = {"duration": 5.0, "warmup": 1.0, "rounds": 3}
+QUICK = {"duration": 3.0, "warmup": 1.0, "rounds": 1}
 # What starting and stopping a server usually costs, for the up-front estimate.
 TYPICAL_START_STOP_S = 1.5
 
@@ -58,7 +58,7 @@ REQUIRES = {
     "werkzeug": "werkzeug", "werkzeug-threaded": "werkzeug",
     "gunicorn-sync": "gunicorn", "gunicorn-gthread": "gunicorn",
     "waitress": "waitress", "granian": "granian",
-    "treadle-threaded": "treadle.serving", "treadle-threaded-128": "treadle.serving",
+    "treadle-threaded": "treadle.serving", "treadle-processes-128": "treadle.serving",
     "treadle-processes": "treadle.serving", "treadle-processes-threads": "treadle.serving",
 }
 
@@ -80,6 +80,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         f"(default {DEFAULTS['duration']:.0f}, --quick {QUICK['duration']:.0f})")
     parser.add_argument("--warmup", type=float, help="seconds of discarded load before each run "
                         f"(default {DEFAULTS['warmup']:.0f}, --quick {QUICK['warmup']:.0f})")
+    parser.add_argument("--rounds", type=int, help="runs of each server per load scenario, "
+                        "taking turns with the others; the median one is reported "
+                        f"(default {DEFAULTS['rounds']}, --quick {QUICK['rounds']})")
     parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
     parser.add_argument("--scenarios", nargs="+", choices=[*SCENARIOS, *GROUPS],
                         default=list(SCENARIOS), metavar="NAME",
@@ -97,13 +100,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     lengths = QUICK if args.quick else DEFAULTS
     args.duration = lengths["duration"] if args.duration is None else args.duration
     args.warmup = lengths["warmup"] if args.warmup is None else args.warmup
-    if args.duration < 1 or args.warmup < 0:
-        parser.error("--duration must be at least 1 second and --warmup not negative")
+    args.rounds = int(lengths["rounds"]) if args.rounds is None else args.rounds
+    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error("--duration must be at least 1 second, --warmup not negative and "
+                     "--rounds at least 1")
     return args
 
 
 def estimate_s(scenarios: list[str], server_names: list[str], duration: float,
-               warmup: float) -> tuple[float, float]:
+               warmup: float, rounds: int = 1) -> tuple[float, float]:
     """(typical, worst case) seconds for the whole run; the worst case is every deadline hit."""
     typical = worst = 0.0
     deadlines = servers.DEADLINES_S
@@ -114,14 +119,15 @@ def estimate_s(scenarios: list[str], server_names: list[str], duration: float,
             typical += scenario.expected_s
             worst += scenario.timeout_s
             continue
+        count = len(servers_for(name, server_names))
         if isinstance(scenario, WrkScenario):
             runs = 2 if scenario.reference_path else 1
             busy = warmup + runs * duration
             worst_busy = busy + (runs + 1) * loadgen.WRK_SLACK_S
+            count *= rounds
         else:
             busy = scenario.settle_s
             worst_busy = busy + scenario.requests * deadlines["probe"]
-        count = len(servers_for(name, server_names))
         typical += count * (busy + TYPICAL_START_STOP_S)
         worst += count * (worst_busy + lifecycle)
     return typical, worst
@@ -258,18 +264,27 @@ def run_python_scenario(name: str, scenario: PythonScenario,
 def run_server_scenario(name: str, scenario: WrkScenario | MemoryScenario,
                         args: argparse.Namespace) -> tuple[report.Section, object]:
     """Every chosen server that takes part, in turn, through one load or memory scenario."""
-    outcomes = []
     taking_part = servers_for(name, args.servers)
     if not taking_part:
         print("  none of the chosen servers takes part in this scenario", flush=True)
-    for server_name in taking_part:
-        print(f"  {server_name} ...", end=" ", flush=True)
-        if isinstance(scenario, WrkScenario):
-            outcome = measure_load(server_name, name, scenario, args.duration, args.warmup)
-        else:
-            outcome = measure_memory(server_name, name, scenario)
-        print(progress(outcome), flush=True)
-        outcomes.append(outcome)
+    # Servers take turns, round after round, so a change in the machine's speed during the
+    # scenario reaches them alike; each one's median round is reported.
+    rounds = args.rounds if isinstance(scenario, WrkScenario) else 1
+    runs: dict[str, list[report.Outcome]] = {server_name: [] for server_name in taking_part}
+    for round_no in range(1, rounds + 1):
+        for server_name in taking_part:
+            label = f"round {round_no}/{rounds} " if rounds > 1 else ""
+            print(f"  {label}{server_name} ...", end=" ", flush=True)
+            if isinstance(scenario, WrkScenario):
+                outcome = measure_load(server_name, name, scenario, args.duration, args.warmup)
+            else:
+                outcome = measure_memory(server_name, name, scenario)
+            print(progress(outcome), flush=True)
+            runs[server_name].append(outcome)
+    outcomes = [dataclasses.replace(report.median_round(rounds_run, outcome_rate),
+                                    rounds=tuple(o.report.requests_per_s for o in rounds_run
+                                                 if o.report is not None))
+                for rounds_run in runs.values()]
     kind = "memory" if isinstance(scenario, MemoryScenario) else "load"
     record = {"kind": kind, "title": scenario.title,
               "outcomes": [dataclasses.asdict(o) for o in outcomes]}
@@ -283,6 +298,10 @@ def run_server_scenario(name: str, scenario: WrkScenario | MemoryScenario,
     return report.Section(name, scenario.title, body, scenario.note, command), record
 
 
+def outcome_rate(outcome: report.Outcome) -> float | None:
+    return outcome.report.requests_per_s if outcome.report else None
+
+
 def progress(outcome: report.Outcome) -> str:
     if outcome.report is not None:
         rate = f"{outcome.report.requests_per_s:,.0f} req/s"
@@ -294,10 +313,16 @@ def progress(outcome: report.Outcome) -> str:
     return (outcome.error or "failed").splitlines()[0]
 
 
-def method_notes(duration: float, warmup: float) -> list[str]:
+def method_notes(duration: float, warmup: float, rounds: int = 1) -> list[str]:
+    rounds_note = (
+        f"Each load scenario runs {rounds} rounds; in each round every server takes its turn, "
+        "so a change in the machine's speed during the scenario reaches them all; a table "
+        "row is that server's median round (by req/s), with that round's latencies."
+        if rounds > 1 else "Each load scenario runs every server once.")
     return [
         "Each server runs alone, as a subprocess on a free 127.0.0.1 port, and is stopped "
         "(SIGTERM, then SIGKILL to its process group) before the next starts.",
+        rounds_note,
         f"Load: `wrk -t{loadgen.WRK_THREADS} --latency --timeout={loadgen.WRK_SOCKET_TIMEOUT_S}s`"
         f" for {duration:.0f} s after {warmup:.0f} s of discarded warm-up. "
         "wrk runs on the same machine, so it and the server share the cores.",
@@ -337,9 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     warning = raise_open_files(open_files_needed(args.scenarios))
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    typical, worst = estimate_s(args.scenarios, args.servers, args.duration, args.warmup)
-    print(f"{len(args.scenarios)} scenarios x {len(args.servers)} servers, "
-          f"{args.duration:.0f} s per run: about {typical / 60:.1f} min, "
+    typical, worst = estimate_s(args.scenarios, args.servers, args.duration, args.warmup,
+                                args.rounds)
+    print(f"{len(args.scenarios)} scenarios x {len(args.servers)} servers x {args.rounds} "
+          f"rounds, {args.duration:.0f} s per run: about {typical / 60:.1f} min, "
           f"at most {worst / 60:.1f} min.", flush=True)
 
     started = dt.datetime.now(dt.UTC)
@@ -369,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         plot_link = Path(os.path.relpath(args.plot.resolve(),
                                          args.results.resolve().parent)).as_posix()
     page = report.render_page(date=started.strftime("%Y-%m-%d %H:%M UTC"), command=command,
-                              machine=machine, method=method_notes(args.duration, args.warmup),
+                              machine=machine, method=method_notes(args.duration, args.warmup, args.rounds),
                               servers=chosen, sections=sections, plot=plot_link)
     args.results.write_text(page, encoding="utf-8")
     print(f"\nwrote {args.results} and {json_path}")

@@ -261,12 +261,13 @@ SERVERS: dict[str, ServerSpec] = {
                     f"{TREADLE_THREADS} requests; idle keep-alive connections hold no thread",
         treadle=True,
     ),
-    "treadle-threaded-128": ServerSpec(
-        title="treadle --threaded --threads 128",
+    "treadle-processes-128": ServerSpec(
+        title="treadle --processes 2 --threads 128",
         argv=("{python}", "-m", "treadle.serving", "--host", "{host}", "--port", "{port}",
-              "--log-level", "warning", "--threaded", "--threads", "128", "{app}"),
-        concurrency="1 process x 128 threads = 128 requests; run in the sleep scenarios only, "
-                    "where requests in flight, not the CPU, set the rate",
+              "--log-level", "warning", "--processes", "2", "--threads", "128", "{app}"),
+        concurrency="2 processes x 128 threads = 256 requests (granian's shape: two workers, "
+                    "many threads); run in the sleep scenarios only, where requests in flight, "
+                    "not the CPU, set the rate",
         treadle=True,
         scenarios=("sleep", "sleep-1000"),
     ),

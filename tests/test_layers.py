@@ -22,6 +22,7 @@ IO_MODULES = ("socket", "ssl", "threading", "selectors", "asyncio", "select")
 # is a leaf (C helpers for several layers, importing nothing of treadle).
 ALLOWED: dict[str, tuple[str, ...]] = {
     "server/handler.py": ("treadle",),
+    "server/channel.py": ("treadle._speedups",),
     "server/threaded.py": ("treadle._speedups",),
     "server/serving.py": (
         "treadle.dev.debugger", "treadle.dev.reloader", "treadle.middleware.static",

@@ -1,4 +1,4 @@
-/* Two hot spots in C, each with a pure-Python twin.
+/* Three hot spots in C, each with a pure-Python twin.
  *
  * 1. The LocalProxy attribute read: the one hot path of the context locals.
  *
@@ -16,10 +16,14 @@
  * request to stall (treadle.server.threaded). Its Python twin must take the GIL at every
  * look, which costs the loop thread a GIL hand-over each time; this one looks at a shared
  * counter without the GIL and takes it only to report a stall.
+ *
+ * 3. send_now() / recv_now(): the server's reads and writes of plain sockets, which are
+ * nonblocking, without letting go of the GIL (see below; twins: os.write / os.read).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -246,7 +250,69 @@ watch_beacon(PyObject *module, PyObject *args)
     return PyLong_FromLongLong((long long)now);
 }
 
+/* send_now(fd, data) -> int and recv_now(fd, size) -> bytes
+ *
+ * send() and recv() on a nonblocking socket, keeping the GIL. socket.send and
+ * socket.recv release it around the call, which under contention costs more than the
+ * call: with many threads serving, each release hands the GIL to a waiting thread and the
+ * caller then queues to get it back, twice per request. A nonblocking call returns in
+ * microseconds, so holding on is cheaper. Nothing is ready: BlockingIOError; other
+ * failures: OSError from errno, as the socket methods raise.
+ */
+static PyObject *
+send_now(PyObject *module, PyObject *args)
+{
+    int fd;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "iy*:send_now", &fd, &data)) {
+        return NULL;
+    }
+    ssize_t sent;
+    do {
+        sent = send(fd, data.buf, (size_t)data.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR && PyErr_CheckSignals() == 0);
+    PyBuffer_Release(&data);
+    if (sent < 0) {
+        return PyErr_Occurred() ? NULL : PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyLong_FromSsize_t(sent);
+}
+
+static PyObject *
+recv_now(PyObject *module, PyObject *args)
+{
+    int fd;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "in:recv_now", &fd, &size)) {
+        return NULL;
+    }
+    if (size <= 0) {
+        PyErr_SetString(PyExc_ValueError, "size must be positive");
+        return NULL;
+    }
+    PyObject *buffer = PyBytes_FromStringAndSize(NULL, size);
+    if (buffer == NULL) {
+        return NULL;
+    }
+    ssize_t got;
+    do {
+        got = recv(fd, PyBytes_AS_STRING(buffer), (size_t)size, MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR && PyErr_CheckSignals() == 0);
+    if (got < 0) {
+        Py_DECREF(buffer);
+        return PyErr_Occurred() ? NULL : PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (got != size && _PyBytes_Resize(&buffer, got) < 0) {
+        return NULL;
+    }
+    return buffer;
+}
+
 static PyMethodDef speedups_functions[] = {
+    {"send_now", send_now, METH_VARARGS,
+     "send_now(fd, data): send() on a nonblocking socket without releasing the GIL."},
+    {"recv_now", recv_now, METH_VARARGS,
+     "recv_now(fd, size): recv() on a nonblocking socket without releasing the GIL."},
     {"watch_beacon", watch_beacon, METH_VARARGS,
      "watch_beacon(beacon, interval): wait without the GIL until the inline request in "
      "beacon[0] stalls (returns it) or beacon[1] asks to stop (returns -1)."},

@@ -206,6 +206,26 @@ def test_scenario_table_shows_a_failed_server_and_says_why_below() -> None:
     assert "long log" not in table
 
 
+def test_the_median_round_is_reported_whole() -> None:
+    rounds = [report.Outcome("waitress", _report(300, p99_ms=9.0)),
+              report.Outcome("waitress", error="exited"),
+              report.Outcome("waitress", _report(100, p99_ms=1.0)),
+              report.Outcome("waitress", _report(200, p99_ms=5.0))]
+    chosen = report.median_round(rounds, run.outcome_rate)
+    assert chosen.report is not None
+    assert (chosen.report.requests_per_s, chosen.report.p99_ms) == (200, 5.0)
+    failed = [report.Outcome("waitress", error="one"), report.Outcome("waitress", error="two")]
+    assert report.median_round(failed, run.outcome_rate).error == "two"
+
+
+def test_a_scenario_run_in_rounds_shows_every_round() -> None:
+    outcomes = [report.Outcome("waitress", _report(2000), rounds=(1900.0, 2000.0, 2100.0)),
+                report.Outcome("treadle-threaded", _report(6000), rounds=(6000.0,))]
+    table = report.scenario_table(_hello(), outcomes, SERVERS)
+    assert "every round (req/s)" in table
+    assert "1,900 / 2,000 / 2,100" in table
+
+
 def test_scenario_with_an_ideal_reports_percent_of_it() -> None:
     sleep = SCENARIOS["sleep"]
     assert isinstance(sleep, WrkScenario)
@@ -296,7 +316,7 @@ def test_every_server_says_which_module_it_needs() -> None:
 
 def test_every_treadle_variant_is_marked_for_ratios() -> None:
     assert {n for n, s in SERVERS.items() if s.treadle} == {
-        "treadle-threaded", "treadle-threaded-128", "treadle-processes",
+        "treadle-threaded", "treadle-processes-128", "treadle-processes",
         "treadle-processes-threads"}
 
 
@@ -310,8 +330,21 @@ def test_hello_app_sends_a_body_of_its_declared_length() -> None:
 
 # --- run length and process handling -----------------------------------------------------
 
-def test_quick_runs_are_three_seconds() -> None:
-    assert run.parse_args(["--quick"]).duration == 3
+def test_quick_runs_are_three_seconds_once() -> None:
+    args = run.parse_args(["--quick"])
+    assert (args.duration, args.rounds) == (3, 1)
+
+
+def test_the_default_run_takes_turns_in_rounds() -> None:
+    assert run.parse_args([]).rounds == 3
+    with pytest.raises(SystemExit):
+        run.parse_args(["--rounds", "0"])
+
+
+def test_estimate_counts_every_round_of_load_scenarios_only() -> None:
+    once, _ = run.estimate_s(["hello", "idle-memory"], ["waitress"], 10, 2)
+    thrice, _ = run.estimate_s(["hello", "idle-memory"], ["waitress"], 10, 2, rounds=3)
+    assert thrice - once == 2 * (12 + run.TYPICAL_START_STOP_S)
 
 
 def test_worst_case_estimate_bounds_the_typical_one() -> None:
@@ -398,10 +431,10 @@ def test_framework_scenarios_admit_only_their_servers() -> None:
 
 
 def test_the_128_thread_variant_runs_in_the_sleep_scenarios_only() -> None:
-    assert "treadle-threaded-128" in servers_for("sleep", SERVERS)
-    assert "treadle-threaded-128" in servers_for("sleep-1000", SERVERS)
-    assert "treadle-threaded-128" not in servers_for("hello", SERVERS)
-    assert "treadle-threaded-128" not in servers_for("idle-memory", SERVERS)
+    assert "treadle-processes-128" in servers_for("sleep", SERVERS)
+    assert "treadle-processes-128" in servers_for("sleep-1000", SERVERS)
+    assert "treadle-processes-128" not in servers_for("hello", SERVERS)
+    assert "treadle-processes-128" not in servers_for("idle-memory", SERVERS)
 
 
 def test_servers_taking_part_keep_the_order_chosen() -> None:

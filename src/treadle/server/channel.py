@@ -11,10 +11,12 @@ Exactly one of the loop and a worker owns a channel at a time: no lock.
 from __future__ import annotations
 
 import contextlib
+import os
 import select
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 from treadle.http.errors import ProtocolError, RemoteProtocolError
@@ -24,6 +26,15 @@ from treadle.server.wsgi import ClientDisconnected, RequestBodyError
 if TYPE_CHECKING:
     from treadle.http.connection import Connection
     from treadle.server.handler import WSGIRequestHandler
+
+# Nonblocking send and recv of plain sockets, by file descriptor. The C pair keeps the GIL
+# (see _speedups.c); the twins release it as the socket methods do, and raise EPIPE, not
+# SIGPIPE, since the interpreter ignores that signal from startup.
+send_now: Callable[[int, bytes | memoryview], int] = os.write
+recv_now: Callable[[int, int], bytes] = os.read
+if not os.environ.get("TREADLE_NO_SPEEDUPS"):
+    with contextlib.suppress(ImportError):  # built without a C compiler: the twins
+        from treadle._speedups import recv_now, send_now
 
 __all__ = ["ANSWERED", "BODY", "BUSY", "CLOSING", "HANDSHAKE", "HEAD", "IDLE", "Channel"]
 
@@ -92,12 +103,15 @@ class Channel:
 
     def fill(self) -> int:
         """Feed what the socket has to the connection: bytes fed, 0 if none yet, -1 at EOF."""
-        sock = self.sock
         try:
-            data = sock.recv(RECV_SIZE)
-            # TLS may hold decrypted bytes the selector cannot see.
-            while self.tls and data and sock.pending():  # type: ignore[attr-defined]
-                data += sock.recv(RECV_SIZE)
+            if self.tls:
+                sock = self.sock
+                data = sock.recv(RECV_SIZE)
+                # TLS may hold decrypted bytes the selector cannot see.
+                while data and sock.pending():  # type: ignore[attr-defined]
+                    data += sock.recv(RECV_SIZE)
+            else:
+                data = recv_now(self.fd, RECV_SIZE)
         except _WOULD_BLOCK:
             return 0
         except OSError:
@@ -199,7 +213,7 @@ class Channel:
                     sock.settimeout(self.timeout)
         while True:
             try:
-                return sock.recv(RECV_SIZE)
+                return recv_now(self.fd, RECV_SIZE)
             except BlockingIOError:
                 self._wait(select.POLLIN, *self._body_wait())
 
@@ -305,7 +319,7 @@ class Channel:
             view = None
             while True:
                 try:
-                    sent += sock.send(data if view is None else view[sent:])
+                    sent += send_now(self.fd, data if view is None else view[sent:])
                 except BlockingIOError:
                     self._wait(select.POLLOUT)
                     continue
