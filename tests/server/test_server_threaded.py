@@ -588,3 +588,34 @@ def test_a_takeover_takes_back_channels_whose_wake_up_the_stalled_thread_read(
         server.shutdown()
         server.server_close()
         serving.join(TIMEOUT)
+
+
+@pytest.mark.parametrize(("threads", "waits"), [(4, True), (1, False)])
+def test_a_pool_thread_waits_for_the_next_request_only_while_the_pool_has_room(
+        monkeypatch: pytest.MonkeyPatch, serve: Any, threads: int, waits: bool) -> None:
+    # Every request on the pool (as without the GIL), and a wait far longer than the test.
+    monkeypatch.setattr(treadle.server.threaded, "parallelism", lambda: 2)
+    monkeypatch.setattr(treadle.server.threaded, "READ_AHEAD_WAIT", 60.0)
+    handed_back = threading.Event()
+    hand_back = treadle.server.threaded.ThreadedServer._hand_back
+
+    def noted_hand_back(self: Any, ch: Any, state: int) -> None:
+        handed_back.set()
+        hand_back(self, ch, state)
+
+    monkeypatch.setattr(treadle.server.threaded.ThreadedServer, "_hand_back", noted_hand_back)
+    srv = serve(thread_name, threaded=True, threads=threads)
+    assert not srv.server.runs_inline
+    with Client(srv.server.server_address) as client:
+        first = client.request().body
+        # Served only once the first answer's thread let go of the connection: by waiting
+        # for it and reading it itself, or by giving the connection back to the loop.
+        second = client.request().body
+        assert first.startswith(b"treadle-worker-")
+        if waits:
+            assert not handed_back.is_set(), "the connection went back to the loop"
+            assert second == first
+        else:  # no thread to spare: the connection goes back at once
+            assert handed_back.is_set()
+    if waits:  # the client's close ends the wait
+        assert handed_back.wait(TIMEOUT)

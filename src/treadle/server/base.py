@@ -258,10 +258,11 @@ class BaseServer:
         """Engine chores on each turn of the loop; returns when the next one is due."""
         return NEVER
 
-    def _may_read_ahead(self) -> bool:
+    def _read_ahead_wait(self) -> float | None:
         """Whether a thread that answered a request may look for the client's next one
-        itself, before giving the channel back (see ``_serve``)."""
-        return False
+        itself, before giving the channel back (see ``_serve``), and how many seconds it
+        may wait for it: None, it may not."""
+        return None
 
     # -- the loop ---------------------------------------------------------------
 
@@ -588,22 +589,25 @@ class BaseServer:
         """Serve ``head`` and the requests that follow it while they are already here.
 
         Returns the state the channel goes back to the loop in: IDLE, HEAD (part
-        of the next head arrived), CLOSING or ANSWERED. Where ``_may_read_ahead()``, a
-        request the client sent right after our response is served here too,
+        of the next head arrived), CLOSING or ANSWERED. Where ``_read_ahead_wait()``
+        allows, a request the client sends right after our response is served here too,
         without a trip through the loop.
         """
         handler = ch.handler
         conn = ch.conn
-        read_ahead = self._may_read_ahead
+        read_ahead_wait = self._read_ahead_wait
         ch.start_request_io()
         try:
             while handler.handle(head):
                 conn.start_next_cycle()
                 try:
                     event = conn.next_event()
-                    # TLS may hold decrypted bytes the poller cannot see: always take them.
-                    if event is NEED_DATA and (ch.tls or read_ahead()):
-                        received = ch.read_ahead()
+                    if event is NEED_DATA:
+                        wait = read_ahead_wait()
+                        # TLS may hold decrypted bytes the poller cannot see: always take them.
+                        if wait is None and not ch.tls:
+                            return IDLE
+                        received = ch.read_ahead(wait or 0.0)
                         if received == 0:
                             return IDLE
                         event = conn.next_event()

@@ -119,15 +119,22 @@ class Channel:
         self.conn.receive_data(data)
         return len(data) or -1
 
-    def read_ahead(self) -> int:
-        """While serving: take bytes that have already arrived, as :meth:`fill` does.
+    def read_ahead(self, wait: float = 0.0) -> int:
+        """While serving: take bytes that have arrived, as :meth:`fill` does, waiting up to
+        ``wait`` seconds for the first ones on a plain socket.
 
-        Never waits, even on a TLS socket in blocking mode: it reads only what
-        the TLS layer has already decrypted.
+        A TLS socket never waits, even in blocking mode: it reads only what the TLS layer
+        has already decrypted.
         """
-        if self.tls and not self.sock.pending():  # type: ignore[attr-defined]
-            return 0
-        return self.fill()
+        if self.tls:
+            return self.fill() if self.sock.pending() else 0  # type: ignore[attr-defined]
+        received = self.fill()
+        if received == 0 and wait > 0:
+            poller = select.poll()
+            poller.register(self.fd, select.POLLIN)
+            if poller.poll(wait * 1000):
+                return self.fill()
+        return received
 
     def collect_body(self, limit: int) -> bool:
         """Take the body bytes that have arrived, up to ``limit``; True once the request

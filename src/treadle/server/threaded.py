@@ -53,6 +53,11 @@ WATCH_IN_PYTHON = 0.01
 # costs little.
 BACKOFF = 0.05
 BACKOFF_MAX = 1.0
+# Seconds a pool thread that answered a keep-alive request waits for the client's next one
+# while the pool has threads to spare, instead of giving the connection back to the loop
+# at once: a client that sends at once (an API client, a proxy) skips the loop and the
+# hand-over to another thread (sleep 20 ms x 100 connections: 193 -> 152 us CPU a request).
+READ_AHEAD_WAIT = 0.002
 
 
 def _watch_in_python(beacon: Any, interval: float) -> int:
@@ -137,6 +142,11 @@ class ThreadPool:
     def queued(self) -> int:
         """Requests waiting for a thread."""
         return len(self._jobs)
+
+    def has_room(self) -> bool:
+        """Whether a request submitted now would find a thread: a parked one, or room for
+        a new one (read without the lock: a hint)."""
+        return bool(self._parked) or len(self._threads) < self.size
 
     def submit(self, ch: Channel, head: Request) -> None:
         """Queue a request, waking or starting a thread if none is free to take it."""
@@ -375,10 +385,14 @@ class ThreadedServer(BaseServer):
     def _housekeep(self, now: float) -> float:
         return self.pool.nudge(now)
 
-    def _may_read_ahead(self) -> bool:
+    def _read_ahead_wait(self) -> float | None:
         # Only when nobody waits: a queued request is served first, in order. Not inline
         # either: there the loop's next poll finds the client's next request as cheaply.
-        return not self.pool.queued and threading.get_ident() != self._leader_id
+        if self.pool.queued or threading.get_ident() == self._leader_id:
+            return None
+        # While the pool has threads to spare, waiting a moment for the client's next
+        # request costs nobody a thread, and it saves the trip through the loop.
+        return READ_AHEAD_WAIT if self.pool.has_room() and not self.stopping else 0.0
 
     def _work(self, ch: Channel, head: Request) -> int:
         """Serve on a pool thread or inline; the state the channel goes back in (never raises)."""
