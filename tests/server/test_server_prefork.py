@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ from treadle.server.prefork import (
     spawned,
     terminated,
 )
+from treadle.server.single import SingleThreadedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -501,3 +503,21 @@ def test_an_import_string_naming_no_module_fails_before_forking() -> None:
 
     with pytest.raises(ImportError, match="no_such_module"):
         make_server("127.0.0.1", 0, "no_such_module:app", processes=2)
+
+
+def test_a_worker_stopped_by_a_group_signal_is_not_taken_for_a_dead_one(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Ctrl+C or a group SIGTERM reaches the workers and the supervisor together; a worker
+    # may be gone before the supervisor has read its own copy of the signal.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        supervisor = Supervisor(listener, pid_app, workers=1, engine=SingleThreadedServer)
+        pid = os.fork()
+        if pid == 0:  # a worker that stops at once, as on SIGTERM
+            os._exit(0)
+        supervisor.state = running(pid)
+        os.write(supervisor._wake_w, bytes([signal.SIGTERM]))  # what the wakeup fd gets
+        supervisor._reap(block=True)
+    assert supervisor.state.stop_requested
+    assert pid not in supervisor.state.alive
+    assert decide(supervisor.state, 0.0) == Exit(0)
+    assert "starting a replacement" not in caplog.text

@@ -477,6 +477,10 @@ class Supervisor:
 
     def _reap(self, *, block: bool) -> None:
         """Collect exited workers (only ours: other children belong to someone else)."""
+        # A signal sent to the whole process group (Ctrl+C in a terminal, a process manager
+        # stopping the group) may stop a worker before the supervisor read its own copy:
+        # read it first, so that worker is not taken for one that died and replaced.
+        self._read_signals()
         for pid in sorted(self.state.alive):
             try:
                 done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
