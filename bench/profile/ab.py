@@ -73,7 +73,7 @@ def run_once(source: str, env_extra: dict[str, str], args: argparse.Namespace
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_listening(port)
-        url = f"http://127.0.0.1:{port}/"
+        url = f"http://127.0.0.1:{port}{args.path}"
         wrk = ["wrk", "-t1", f"-c{args.c}", "--latency", "--timeout=2s",
                *[w for w in args.wrk.split("|") if w]]
         subprocess.run([*wrk, "-d1s", url], capture_output=True, timeout=30, check=False)
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--args", default="--threaded apps:hello",
                         help="treadle.serving arguments, app included")
     parser.add_argument("--wrk", default="", help="extra wrk arguments, separated by |")
+    parser.add_argument("--path", default="/", help="the URL path wrk requests (/)")
     args = parser.parse_args(argv)
     variants = []
     for spec in args.variants:

@@ -39,6 +39,7 @@ from treadle.server.prefork import (
     terminated,
 )
 from treadle.server.single import SingleThreadedServer
+from treadle.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -521,3 +522,26 @@ def test_a_worker_stopped_by_a_group_signal_is_not_taken_for_a_dead_one(
     assert pid not in supervisor.state.alive
     assert decide(supervisor.state, 0.0) == Exit(0)
     assert "starting a replacement" not in caplog.text
+
+
+@pytest.mark.parametrize("supervised", [False, True])
+def test_a_worker_sharing_the_listener_accepts_one_connection_per_wake_up(
+        supervised: bool) -> None:
+    # Pre-forked workers are all woken by a new connection; taking one each per wake-up
+    # shares a burst (a client opening its pool) between them instead of the first one
+    # awake taking it all. A lone server takes what is queued.
+    server = make_server("127.0.0.1", 0, pid_app)
+    read_end, write_end = os.pipe()
+    clients = []
+    try:
+        if supervised:
+            server.attach_supervisor(write_end, retire_after=0, request_timeout=0)
+        clients = [socket.create_connection(server.server_address) for _ in range(3)]
+        server._accept()  # what the loop does when the listener is ready
+        assert len(server._channels) == (1 if supervised else 3)
+    finally:
+        for sock in clients:
+            sock.close()
+        server.server_close()
+        os.close(read_end)
+        os.close(write_end)
