@@ -590,9 +590,8 @@ def test_a_takeover_takes_back_channels_whose_wake_up_the_stalled_thread_read(
         serving.join(TIMEOUT)
 
 
-@pytest.mark.parametrize(("threads", "waits"), [(4, True), (1, False)])
-def test_a_pool_thread_waits_for_the_next_request_only_while_the_pool_has_room(
-        monkeypatch: pytest.MonkeyPatch, serve: Any, threads: int, waits: bool) -> None:
+def test_a_pool_thread_waits_for_the_next_request_while_another_thread_is_parked(
+        monkeypatch: pytest.MonkeyPatch, serve: Any) -> None:
     # Every request on the pool (as without the GIL), and a wait far longer than the test.
     monkeypatch.setattr(treadle.server.threaded, "parallelism", lambda: 2)
     monkeypatch.setattr(treadle.server.threaded, "READ_AHEAD_WAIT", 60.0)
@@ -603,19 +602,36 @@ def test_a_pool_thread_waits_for_the_next_request_only_while_the_pool_has_room(
         handed_back.set()
         hand_back(self, ch, state)
 
+    entered = threading.Event()
+    release = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/block":
+            entered.set()
+            release.wait(TIMEOUT)
+        start_response("200 OK", [])
+        return [threading.current_thread().name.encode()]
+
     monkeypatch.setattr(treadle.server.threaded.ThreadedServer, "_hand_back", noted_hand_back)
-    srv = serve(thread_name, threaded=True, threads=threads)
+    srv = serve(app, threaded=True, threads=4)
     assert not srv.server.runs_inline
-    with Client(srv.server.server_address) as client:
-        first = client.request().body
-        # Served only once the first answer's thread let go of the connection: by waiting
-        # for it and reading it itself, or by giving the connection back to the loop.
-        second = client.request().body
-        assert first.startswith(b"treadle-worker-")
-        if waits:
-            assert not handed_back.is_set(), "the connection went back to the loop"
-            assert second == first
-        else:  # no thread to spare: the connection goes back at once
-            assert handed_back.is_set()
-    if waits:  # the client's close ends the wait
+    with Client(srv.server.server_address) as first, \
+            Client(srv.server.server_address) as second:
+        first.send(encode("GET", "/block"))
+        assert entered.wait(TIMEOUT)
+        # No other thread parked while this one answers: its connection goes back at once.
+        second_thread = second.request().body
         assert handed_back.wait(TIMEOUT)
+        handed_back.clear()
+        deadline = time.monotonic() + TIMEOUT
+        while not srv.server.pool.has_parked():  # the second connection's thread parks
+            assert time.monotonic() < deadline, "the pool thread never parked"
+            time.sleep(0.001)
+        release.set()
+        first_thread = first.response().body
+        assert first_thread != second_thread
+        # Served only once /block's thread let go of the connection: by waiting for the
+        # request and reading it itself, or by giving the connection back to the loop.
+        assert first.request().body == first_thread
+        assert not handed_back.is_set(), "the connection went back to the loop"
+    assert handed_back.wait(TIMEOUT)  # the client's close ends the wait
