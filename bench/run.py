@@ -44,7 +44,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 OUT_DIR = BENCH_DIR / "out"
 PLOT_PATH = BENCH_DIR.parent / "docs" / "bench.png"
 
-# Run lengths, in seconds: the default run and --quick.
+# Run lengths in seconds, and rounds per load scenario: the default run and --quick.
 DEFAULTS = {"duration": 5.0, "warmup": 1.0, "rounds": 3}
 QUICK = {"duration": 3.0, "warmup": 1.0, "rounds": 1}
 # What starting and stopping a server usually costs, for the up-front estimate.
