@@ -41,6 +41,43 @@ def thread_name(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [threading.current_thread().name.encode()]
 
 
+class BlockingThreadName:
+    """``thread_name``, except that /block sets ``entered`` and waits for ``release``."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/block":
+            self.entered.set()
+            self.release.wait(TIMEOUT)
+        return thread_name(environ, start_response)
+
+
+class HandBacks:
+    """Channels given back to the loop: ``begun`` is set as a thread starts giving one
+    back (before the loop can act on it), ``done`` once it has (its wake-up written)."""
+
+    def __init__(self) -> None:
+        self.begun = threading.Event()
+        self.done = threading.Event()
+
+
+@pytest.fixture
+def hand_backs(monkeypatch: pytest.MonkeyPatch) -> HandBacks:
+    noted = HandBacks()
+    hand_back = treadle.server.threaded.ThreadedServer._hand_back
+
+    def noted_hand_back(self: Any, ch: Any, state: int) -> None:
+        noted.begun.set()
+        hand_back(self, ch, state)
+        noted.done.set()
+
+    monkeypatch.setattr(treadle.server.threaded.ThreadedServer, "_hand_back", noted_hand_back)
+    return noted
+
+
 # --- the pool on its own -------------------------------------------------------------------
 
 
@@ -487,25 +524,16 @@ def test_the_standby_serves_the_rest_of_the_batch_a_blocked_request_came_in(
 def test_after_a_takeover_requests_go_to_the_pool_for_a_while(
         serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(treadle.server.threaded, "BACKOFF", 60.0)
-    entered = threading.Event()
-    release = threading.Event()
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        if environ["PATH_INFO"] == "/block":
-            entered.set()
-            release.wait(TIMEOUT)
-        start_response("200 OK", [])
-        return [threading.current_thread().name.encode()]
-
+    app = BlockingThreadName()
     srv = serve(app, threaded=True, threads=4)
     with Client(srv.server.server_address) as blocked, \
             Client(srv.server.server_address) as other:
         blocked.send(encode("GET", "/block"))
-        assert entered.wait(TIMEOUT)
+        assert app.entered.wait(TIMEOUT)
         # Taken over (under the GIL) or not, these run on the pool: an app that has just
         # blocked the loop is not trusted with it again for BACKOFF seconds.
         names = [other.request().body.decode() for _ in range(5)]
-        release.set()
+        app.release.set()
         assert blocked.response().status == 200
         names += [other.request().body.decode() for _ in range(5)]
     assert all(name.startswith("treadle-worker-") for name in names), names
@@ -514,14 +542,13 @@ def test_after_a_takeover_requests_go_to_the_pool_for_a_while(
 
 
 def test_a_takeover_takes_back_channels_whose_wake_up_the_stalled_thread_read(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, hand_backs: HandBacks) -> None:
     # A pool thread hands a channel back while the loop is busy; the loop's next poll reads
     # that wake-up together with a request that then blocks inline. The thread that takes
     # the loop over gets no wake-up of its own, yet must take the channel back: else its
     # connection waits for the loop's next sweep (an hour here, to make that a hang).
     in_pool = threading.Event()
     pool_release = threading.Event()
-    handed_back = threading.Event()
     gate = threading.Event()
     gated = threading.Event()
     resume = threading.Event()
@@ -540,13 +567,6 @@ def test_a_takeover_takes_back_channels_whose_wake_up_the_stalled_thread_read(
         start_response("200 OK", [])
         return [path.encode()]
 
-    hand_back = treadle.server.threaded.ThreadedServer._hand_back
-
-    def noted_hand_back(self: Any, ch: Any, state: int) -> None:
-        hand_back(self, ch, state)
-        handed_back.set()
-
-    monkeypatch.setattr(treadle.server.threaded.ThreadedServer, "_hand_back", noted_hand_back)
     server = make_server("127.0.0.1", 0, app, threaded=True, threads=4)
     server._sweep_interval = 3600.0
     nudge = server.pool.nudge
@@ -573,7 +593,7 @@ def test_a_takeover_takes_back_channels_whose_wake_up_the_stalled_thread_read(
             assert gated.wait(TIMEOUT)
             pool_release.set()
             assert pooled.response("POST").body == b"/pool"
-            assert handed_back.wait(TIMEOUT)  # its wake-up is written, no loop has read it
+            assert hand_backs.done.wait(TIMEOUT)  # its wake-up is written, no loop read it
             slow.send(encode("GET", "/block"))  # ready with it in the loop's next poll
             resume.set()
             assert blocked.wait(TIMEOUT)
@@ -591,47 +611,30 @@ def test_a_takeover_takes_back_channels_whose_wake_up_the_stalled_thread_read(
 
 
 def test_a_pool_thread_waits_for_the_next_request_while_another_thread_is_parked(
-        monkeypatch: pytest.MonkeyPatch, serve: Any) -> None:
+        monkeypatch: pytest.MonkeyPatch, serve: Any, hand_backs: HandBacks) -> None:
     # Every request on the pool (as without the GIL), and a wait far longer than the test.
     monkeypatch.setattr(treadle.server.threaded, "parallelism", lambda: 2)
     monkeypatch.setattr(treadle.server.threaded, "READ_AHEAD_WAIT", 60.0)
-    handed_back = threading.Event()
-    hand_back = treadle.server.threaded.ThreadedServer._hand_back
-
-    def noted_hand_back(self: Any, ch: Any, state: int) -> None:
-        handed_back.set()
-        hand_back(self, ch, state)
-
-    entered = threading.Event()
-    release = threading.Event()
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        if environ["PATH_INFO"] == "/block":
-            entered.set()
-            release.wait(TIMEOUT)
-        start_response("200 OK", [])
-        return [threading.current_thread().name.encode()]
-
-    monkeypatch.setattr(treadle.server.threaded.ThreadedServer, "_hand_back", noted_hand_back)
+    app = BlockingThreadName()
     srv = serve(app, threaded=True, threads=4)
     assert not srv.server.runs_inline
     with Client(srv.server.server_address) as first, \
             Client(srv.server.server_address) as second:
         first.send(encode("GET", "/block"))
-        assert entered.wait(TIMEOUT)
+        assert app.entered.wait(TIMEOUT)
         # No other thread parked while this one answers: its connection goes back at once.
         second_thread = second.request().body
-        assert handed_back.wait(TIMEOUT)
-        handed_back.clear()
+        assert hand_backs.begun.wait(TIMEOUT)
+        hand_backs.begun.clear()
         deadline = time.monotonic() + TIMEOUT
         while not srv.server.pool.has_parked():  # the second connection's thread parks
             assert time.monotonic() < deadline, "the pool thread never parked"
             time.sleep(0.001)
-        release.set()
+        app.release.set()
         first_thread = first.response().body
         assert first_thread != second_thread
         # Served only once /block's thread let go of the connection: by waiting for the
         # request and reading it itself, or by giving the connection back to the loop.
         assert first.request().body == first_thread
-        assert not handed_back.is_set(), "the connection went back to the loop"
-    assert handed_back.wait(TIMEOUT)  # the client's close ends the wait
+        assert not hand_backs.begun.is_set(), "the connection went back to the loop"
+    assert hand_backs.begun.wait(TIMEOUT)  # the client's close ends the wait

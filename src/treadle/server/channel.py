@@ -130,10 +130,11 @@ class Channel:
             return self.fill() if self.sock.pending() else 0  # type: ignore[attr-defined]
         received = self.fill()
         if received == 0 and wait > 0:
-            poller = select.poll()
-            poller.register(self.fd, select.POLLIN)
-            if poller.poll(wait * 1000):
-                return self.fill()
+            try:
+                self._wait(select.POLLIN, wait)
+            except TimeoutError:
+                return 0
+            return self.fill()
         return received
 
     def collect_body(self, limit: int) -> bool:

@@ -427,8 +427,7 @@ class Supervisor:
         exiting: list[int] = []
         for fd in ready:
             if fd == self._wake_r:
-                self._read_signals()
-                continue
+                continue  # read by _reap, below, before it judges an exit
             try:
                 data = os.read(fd, 512)
             except BlockingIOError:
